@@ -1,0 +1,51 @@
+"""One exception hierarchy for the advisories library, and the skipped-record report value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class AdvisoryError(Exception):
+    """Base class of every error raised by :mod:`advisories`."""
+
+
+class VersionError(AdvisoryError, ValueError):
+    """A version string is not valid in the ordering of its ecosystem."""
+
+    def __init__(self, ecosystem: str, version: str, why: str = "") -> None:
+        self.ecosystem = ecosystem
+        self.version = version
+        detail = f": {why}" if why else ""
+        super().__init__(f"{version!r} is not a valid {ecosystem} version{detail}")
+
+
+class ParseError(AdvisoryError):
+    """A record or document could not be read; names the file (origin) and record id."""
+
+    def __init__(self, reason: str, *, origin: str = "", record_id: str | None = None) -> None:
+        self.reason = reason
+        self.origin = origin
+        self.record_id = record_id
+        where = ", ".join(p for p in (origin, f"record {record_id}" if record_id else "") if p)
+        super().__init__(f"{where}: {reason}" if where else reason)
+
+    def skipped(self) -> SkippedRecord:
+        """This error as a report value."""
+        return SkippedRecord(origin=self.origin, record_id=self.record_id, reason=self.reason)
+
+
+class FetchError(AdvisoryError):
+    """An online source answered with an error or could not be reached."""
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedRecord:
+    """A record that was not ingested: where it came from, its id if known, and why."""
+
+    origin: str
+    record_id: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        rid = self.record_id or "?"
+        return f"{self.origin} [{rid}]: {self.reason}"

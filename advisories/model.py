@@ -1,0 +1,224 @@
+"""The normalised advisory: frozen value objects and their canonical JSON form."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import orjson
+
+EventKind = Literal["introduced", "fixed", "last_affected", "limit"]
+EVENT_KINDS: tuple[EventKind, ...] = ("introduced", "fixed", "last_affected", "limit")
+RANGE_TYPES = ("ECOSYSTEM", "SEMVER", "GIT")
+#: GitHub's severity labels in increasing order; CVSS "MEDIUM" is read as MODERATE.
+SEVERITIES = ("NONE", "LOW", "MODERATE", "HIGH", "CRITICAL")
+_MALWARE_CWE = "CWE-506"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One OSV range event, e.g. ``introduced: 0``."""
+
+    kind: EventKind
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    """An OSV range: ``ECOSYSTEM``, ``SEMVER`` or ``GIT`` (events are then commits of ``repo``)."""
+
+    type: str
+    events: tuple[Event, ...]
+    repo: str | None = None
+
+    def describe(self) -> str:
+        """The events in words, as published: ``introduced 0, fixed 1.2.3``."""
+        return ", ".join(f"{e.kind} {e.value}" for e in self.events)
+
+
+@dataclass(frozen=True, slots=True)
+class Affected:
+    """One affected package: ecosystem, normalised and published name, ranges, versions."""
+
+    ecosystem: str
+    package: str
+    name: str
+    ranges: tuple[Range, ...] = ()
+    versions: tuple[str, ...] = ()
+    purl: str | None = None
+    database_specific: dict[str, Any] | None = None
+    ecosystem_specific: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Severity:
+    """A severity entry: vector (``CVSS:3.1/…``) and the base score when it can be computed."""
+
+    type: str
+    vector: str
+    score: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A typed link (ADVISORY, FIX, WEB, …)."""
+
+    type: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Advisory:
+    """A normalised advisory record from one source feed.
+
+    ``notes`` lists repairs made while reading (e.g. an operator stripped from an event value);
+    ``malicious`` is set for ``MAL-`` records, CWE-506 and "malicious" database_specific data.
+    """
+
+    id: str
+    modified: datetime
+    source: str
+    aliases: tuple[str, ...] = ()
+    related: tuple[str, ...] = ()
+    summary: str = ""
+    details: str = ""
+    severity: tuple[Severity, ...] = ()
+    severity_label: str | None = None
+    published: datetime | None = None
+    withdrawn: datetime | None = None
+    affected: tuple[Affected, ...] = ()
+    references: tuple[Reference, ...] = ()
+    cwe_ids: tuple[str, ...] = ()
+    malicious: bool = False
+    known_exploited: bool = False
+    database_specific: dict[str, Any] | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """This record's id followed by its aliases."""
+        return (self.id, *self.aliases)
+
+    @property
+    def cvss_score(self) -> float | None:
+        """The highest computed CVSS score, if any."""
+        scores = [s.score for s in self.severity if s.score is not None]
+        return max(scores) if scores else None
+
+    @property
+    def effective_severity(self) -> str | None:
+        """CRITICAL when known exploited or malicious, else the label (None if unknown)."""
+        if self.known_exploited or self.malicious:
+            return "CRITICAL"
+        return self.severity_label
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict; :func:`advisory_from_dict` reverses it."""
+        return {
+            "id": self.id,
+            "modified": _iso(self.modified),
+            "source": self.source,
+            "aliases": list(self.aliases),
+            "related": list(self.related),
+            "summary": self.summary,
+            "details": self.details,
+            "severity": [[s.type, s.vector, s.score] for s in self.severity],
+            "severity_label": self.severity_label,
+            "published": _iso(self.published),
+            "withdrawn": _iso(self.withdrawn),
+            "affected": [_affected_dict(a) for a in self.affected],
+            "references": [[r.type, r.url] for r in self.references],
+            "cwe_ids": list(self.cwe_ids),
+            "malicious": self.malicious,
+            "known_exploited": self.known_exploited,
+            "database_specific": self.database_specific,
+            "notes": list(self.notes),
+        }
+
+    def canonical_json(self) -> bytes:
+        """Deterministic JSON bytes (sorted keys): equal advisories give equal bytes."""
+        return orjson.dumps(self.to_dict(), option=orjson.OPT_SORT_KEYS)
+
+    def content_hash(self) -> str:
+        """SHA-256 hex digest of :meth:`canonical_json`."""
+        return hashlib.sha256(self.canonical_json()).hexdigest()
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _affected_dict(a: Affected) -> dict[str, Any]:
+    return {
+        "ecosystem": a.ecosystem,
+        "package": a.package,
+        "name": a.name,
+        "ranges": [
+            {"type": r.type, "repo": r.repo, "events": [[e.kind, e.value] for e in r.events]}
+            for r in a.ranges
+        ],
+        "versions": list(a.versions),
+        "purl": a.purl,
+        "database_specific": a.database_specific,
+        "ecosystem_specific": a.ecosystem_specific,
+    }
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value is not None else None
+
+
+def advisory_from_dict(data: dict[str, Any]) -> Advisory:
+    """Rebuild an :class:`Advisory` from :meth:`Advisory.to_dict` output (trusted input)."""
+    return Advisory(
+        id=data["id"],
+        modified=datetime.fromisoformat(data["modified"]),
+        source=data["source"],
+        aliases=tuple(data["aliases"]),
+        related=tuple(data["related"]),
+        summary=data["summary"],
+        details=data["details"],
+        severity=tuple(Severity(t, v, s) for t, v, s in data["severity"]),
+        severity_label=data["severity_label"],
+        published=_dt(data["published"]),
+        withdrawn=_dt(data["withdrawn"]),
+        affected=tuple(
+            Affected(
+                ecosystem=a["ecosystem"],
+                package=a["package"],
+                name=a["name"],
+                ranges=tuple(
+                    Range(r["type"], tuple(Event(k, v) for k, v in r["events"]), r["repo"])
+                    for r in a["ranges"]
+                ),
+                versions=tuple(a["versions"]),
+                purl=a["purl"],
+                database_specific=a["database_specific"],
+                ecosystem_specific=a["ecosystem_specific"],
+            )
+            for a in data["affected"]
+        ),
+        references=tuple(Reference(t, u) for t, u in data["references"]),
+        cwe_ids=tuple(data["cwe_ids"]),
+        malicious=data["malicious"],
+        known_exploited=data["known_exploited"],
+        database_specific=data["database_specific"],
+        notes=tuple(data["notes"]),
+    )
+
+
+def is_malicious(advisory_id: str, cwe_ids: tuple[str, ...], database_specific: Any) -> bool:
+    """Malicious-package records: ``MAL-`` ids, CWE-506, or "malicious" in database_specific."""
+    if advisory_id.startswith("MAL-") or _MALWARE_CWE in cwe_ids:
+        return True
+    return database_specific is not None and b"malicious" in orjson.dumps(database_specific).lower()
+
+
+def severity_rank(label: str | None) -> int:
+    """Position of a label in :data:`SEVERITIES`; -1 for None or an unknown label."""
+    try:
+        return SEVERITIES.index(label) if label else -1
+    except ValueError:
+        return -1

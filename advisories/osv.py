@@ -1,0 +1,378 @@
+"""OSV schema 1.x records → :class:`~advisories.model.Advisory`, from dicts, files, dirs and zips.
+
+Reading is streaming and never raises for bad data: every record yields either an ``Advisory``
+or a :class:`~advisories.errors.SkippedRecord` naming the file and record id.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import orjson
+import yaml
+
+from .cvss import CvssError, base_score, rating
+from .ecosystems import canonical_ecosystem, normalise_package
+from .errors import ParseError, SkippedRecord, VersionError
+from .model import (
+    EVENT_KINDS,
+    RANGE_TYPES,
+    Advisory,
+    Affected,
+    Event,
+    Range,
+    Reference,
+    Severity,
+    is_malicious,
+)
+from .ranges import compile_range, range_ordering
+
+#: Largest record file or zip member read, in bytes (the biggest real OSV records are ~1 MB).
+MAX_RECORD_BYTES = 8 * 1024 * 1024
+#: Most members read from one zip archive.
+MAX_ZIP_MEMBERS = 2_000_000
+RECORD_SUFFIXES = (".json", ".yaml", ".yml")
+
+ReadResult = Advisory | SkippedRecord
+
+# GitHub writes some bounds with an operator (GHSA-23qq-p4gq-gc2g: "fixed": ">= 3.21.0"). Only
+# operators that restate the event's own meaning are stripped; anything else is an error.
+_EVENT_OPERATORS = {
+    "introduced": (">=", "="),
+    "fixed": (">=", "="),
+    "last_affected": ("<=", "="),
+    "limit": ("=",),
+}
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """SafeLoader that refuses anchors/aliases, so a small file cannot expand into a huge tree."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(None, None, "YAML aliases are not accepted", mark)
+        return super().compose_node(parent, index)
+
+
+def parse_record(data: Any, *, source: str, origin: str = "") -> Advisory:
+    """One OSV record (already decoded) as an Advisory; raises :class:`ParseError`."""
+    if not isinstance(data, dict):
+        raise ParseError(f"record is a {type(data).__name__}, not an object", origin=origin)
+    record_id = data.get("id")
+    if not isinstance(record_id, str) or not record_id.strip():
+        raise ParseError("missing or empty 'id'", origin=origin)
+    record_id = record_id.strip()
+    reader = _RecordReader(record_id, origin)
+    try:
+        return reader.advisory(data, source)
+    except VersionError as exc:
+        raise ParseError(str(exc), origin=origin, record_id=record_id) from None
+
+
+class _RecordReader:
+    """Field-by-field validation of one record, collecting repair notes."""
+
+    def __init__(self, record_id: str, origin: str) -> None:
+        self.id = record_id
+        self.origin = origin
+        self.notes: list[str] = []
+
+    def fail(self, reason: str) -> ParseError:
+        return ParseError(reason, origin=self.origin, record_id=self.id)
+
+    def advisory(self, data: dict[str, Any], source: str) -> Advisory:
+        modified = self.timestamp(data, "modified", required=True)
+        assert modified is not None
+        db = self.mapping(data.get("database_specific"), "database_specific")
+        cwe_ids = tuple(self.strings(db.get("cwe_ids") if db else None, "cwe_ids"))
+        severity = tuple(self.severity(s) for s in self.items(data.get("severity"), "severity"))
+        return Advisory(
+            id=self.id,
+            modified=modified,
+            source=source,
+            aliases=tuple(
+                a
+                for a in dict.fromkeys(self.strings(data.get("aliases"), "aliases"))
+                if a != self.id
+            ),
+            related=tuple(self.strings(data.get("related"), "related")),
+            summary=self.text(data, "summary"),
+            details=self.text(data, "details"),
+            severity=severity,
+            severity_label=self.label(db, severity),
+            published=self.timestamp(data, "published"),
+            withdrawn=self.timestamp(data, "withdrawn"),
+            affected=tuple(self.affected(a) for a in self.items(data.get("affected"), "affected")),
+            references=tuple(
+                self.reference(r) for r in self.items(data.get("references"), "references")
+            ),
+            cwe_ids=cwe_ids,
+            malicious=is_malicious(self.id, cwe_ids, db),
+            database_specific=db,
+            notes=tuple(self.notes),
+        )
+
+    def items(self, value: Any, name: str) -> list[Any]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.fail(f"'{name}' must be a list")
+        return value
+
+    def strings(self, value: Any, name: str) -> list[str]:
+        items = self.items(value, name)
+        if not all(isinstance(v, str) for v in items):
+            raise self.fail(f"'{name}' must be a list of strings")
+        return items
+
+    def mapping(self, value: Any, name: str) -> dict[str, Any] | None:
+        if value is not None and not isinstance(value, dict):
+            raise self.fail(f"'{name}' must be an object")
+        return value
+
+    def text(self, data: dict[str, Any], name: str) -> str:
+        value = data.get(name)
+        if value is not None and not isinstance(value, str):
+            raise self.fail(f"'{name}' must be a string")
+        return value or ""
+
+    def timestamp(self, data: dict[str, Any], name: str, required: bool = False) -> datetime | None:
+        value = data.get(name)
+        if value is None:
+            if required:
+                raise self.fail(f"missing '{name}'")
+            return None
+        if isinstance(value, datetime):  # unquoted YAML timestamps arrive already parsed
+            return value if value.tzinfo else value.replace(tzinfo=UTC)
+        if not isinstance(value, str):
+            raise self.fail(f"'{name}' must be an RFC 3339 string")
+        try:
+            parsed = datetime.fromisoformat(_FRACTION.sub(r"\1", value.strip()))
+        except ValueError:
+            raise self.fail(f"'{name}' is not an RFC 3339 timestamp: {value!r}") from None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+    def severity(self, entry: Any) -> Severity:
+        if not isinstance(entry, dict) or not isinstance(entry.get("type"), str):
+            raise self.fail("severity entries need a 'type' and a 'score'")
+        vector = entry.get("score")
+        if not isinstance(vector, str):
+            raise self.fail(f"severity {entry['type']} has no score string")
+        score = None
+        if entry["type"] == "CVSS_V3":
+            try:
+                score = base_score(vector)
+            except CvssError as exc:
+                self.notes.append(f"CVSS score not computed: {exc}")
+        return Severity(entry["type"], vector, score)
+
+    def label(self, db: dict[str, Any] | None, severity: tuple[Severity, ...]) -> str | None:
+        label = db.get("severity") if db else None
+        if isinstance(label, str) and label.strip():
+            label = label.strip().upper()
+            return "MODERATE" if label == "MEDIUM" else label
+        scores = [s.score for s in severity if s.score is not None]
+        return rating(max(scores)) if scores else None
+
+    def reference(self, entry: Any) -> Reference:
+        if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
+            raise self.fail("references need a 'url' string")
+        return Reference(str(entry.get("type") or "WEB"), entry["url"])
+
+    def affected(self, entry: Any) -> Affected:
+        if not isinstance(entry, dict):
+            raise self.fail("'affected' entries must be objects")
+        package = entry.get("package")
+        if not isinstance(package, dict):
+            raise self.fail("affected entry without 'package'")
+        raw_ecosystem, name = package.get("ecosystem"), package.get("name")
+        if not isinstance(raw_ecosystem, str) or not isinstance(name, str) or not name.strip():
+            raise self.fail("affected package needs 'ecosystem' and 'name' strings")
+        ecosystem = canonical_ecosystem(raw_ecosystem)
+        if ecosystem is None:
+            raise self.fail(f"unknown ecosystem {raw_ecosystem!r}")
+        ranges = tuple(self.range(ecosystem, r) for r in self.items(entry.get("ranges"), "ranges"))
+        purl = package.get("purl")
+        return Affected(
+            ecosystem=ecosystem,
+            package=normalise_package(ecosystem, name),
+            name=name,
+            ranges=ranges,
+            versions=tuple(v.strip() for v in self.strings(entry.get("versions"), "versions")),
+            purl=purl if isinstance(purl, str) else None,
+            database_specific=self.mapping(entry.get("database_specific"), "database_specific"),
+            ecosystem_specific=self.mapping(entry.get("ecosystem_specific"), "ecosystem_specific"),
+        )
+
+    def range(self, ecosystem: str, entry: Any) -> Range:
+        if not isinstance(entry, dict) or entry.get("type") not in RANGE_TYPES:
+            kind = entry.get("type") if isinstance(entry, dict) else entry
+            raise self.fail(f"range type {kind!r} is not one of {', '.join(RANGE_TYPES)}")
+        events = tuple(self.event(e) for e in self.items(entry.get("events"), "events"))
+        if not any(e.kind == "introduced" for e in events):
+            raise self.fail(f"{entry['type']} range without an 'introduced' event")
+        repo = entry.get("repo")
+        rng = Range(entry["type"], events, repo if isinstance(repo, str) else None)
+        ordering = range_ordering(ecosystem, rng)
+        if ordering is not None:
+            compile_range(rng, ordering)  # raises VersionError for invalid event values
+        return rng
+
+    def event(self, entry: Any) -> Event:
+        if not isinstance(entry, dict) or len(entry) != 1:
+            raise self.fail(f"range event {entry!r} must have exactly one key")
+        ((kind, value),) = entry.items()
+        if kind not in EVENT_KINDS or not isinstance(value, str) or not value.strip():
+            raise self.fail(f"bad range event {entry!r}")
+        value = value.strip()
+        for operator in _EVENT_OPERATORS[kind]:
+            if value.startswith(operator):
+                bare = value[len(operator) :].strip()
+                self.notes.append(f"{kind} event {value!r} read as {bare!r}")
+                return Event(kind, bare)
+        if value[0] in "<>=!~^":
+            raise self.fail(f"{kind} event {value!r} is a constraint, not a version")
+        return Event(kind, value)
+
+
+def decode_document(raw: bytes, suffix: str, origin: str) -> Any:
+    """Decode JSON or YAML bytes; raises :class:`ParseError` naming ``origin``."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        if suffix == ".json":
+            return orjson.loads(raw)
+        return yaml.load(raw.decode("utf-8"), Loader=_NoAliasLoader)
+    except UnicodeDecodeError as exc:
+        raise ParseError(
+            f"not valid UTF-8 ({exc.reason} at byte {exc.start})", origin=origin
+        ) from None
+    except orjson.JSONDecodeError as exc:
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as uexc:
+            reason = f"not valid UTF-8 ({uexc.reason} at byte {uexc.start})"
+            raise ParseError(reason, origin=origin) from None
+        raise ParseError(f"malformed JSON: {exc}", origin=origin) from None
+    except yaml.YAMLError as exc:
+        raise ParseError(f"malformed YAML: {exc}".replace("\n", " "), origin=origin) from None
+
+
+def records_in(document: Any) -> list[Any]:
+    """Records of a decoded document: one record, a list, or an API answer ``{"vulns": […]}``."""
+    if (
+        isinstance(document, dict)
+        and "id" not in document
+        and isinstance(document.get("vulns"), list)
+    ):
+        return document["vulns"]
+    return document if isinstance(document, list) else [document]
+
+
+def read_bytes(raw: bytes, suffix: str, *, source: str, origin: str) -> Iterator[ReadResult]:
+    """Advisories and skipped-record reports of one JSON/YAML document."""
+    try:
+        document = decode_document(raw, suffix, origin)
+    except ParseError as exc:
+        yield exc.skipped()
+        return
+    for record in records_in(document):
+        try:
+            yield parse_record(record, source=source, origin=origin)
+        except ParseError as exc:
+            yield exc.skipped()
+
+
+def read_path(
+    path: Path, *, source: str, max_bytes: int = MAX_RECORD_BYTES
+) -> Iterator[ReadResult]:
+    """Everything in a file (.json/.yaml/.yml/.zip) or directory tree, in name order."""
+    if path.is_dir():
+        for child in sorted(p for p in path.rglob("*") if p.is_file()):
+            if child.suffix.lower() in (*RECORD_SUFFIXES, ".zip"):
+                yield from read_path(child, source=source, max_bytes=max_bytes)
+        return
+    origin = str(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".zip":
+            yield from _read_zip(path, source=source, max_bytes=max_bytes)
+            return
+        if suffix not in RECORD_SUFFIXES:
+            yield SkippedRecord(origin, None, f"unsupported file type {suffix or '(none)'!r}")
+            return
+        size = path.stat().st_size
+        if size > max_bytes:
+            yield SkippedRecord(
+                origin, None, f"file is {size} bytes, over the {max_bytes}-byte limit"
+            )
+            return
+        raw = path.read_bytes()
+    except OSError as exc:
+        yield SkippedRecord(origin, None, f"cannot read: {exc.strerror or exc}")
+        return
+    yield from read_bytes(raw, suffix, source=source, origin=origin)
+
+
+def read_paths(
+    paths: Iterable[Path | str], *, source: str, max_bytes: int = MAX_RECORD_BYTES
+) -> Iterator[ReadResult]:
+    """:func:`read_path` over several paths."""
+    for path in paths:
+        yield from read_path(Path(path), source=source, max_bytes=max_bytes)
+
+
+def _unsafe_member(name: str) -> bool:
+    pure = PurePosixPath(name.replace("\\", "/"))
+    return pure.is_absolute() or ".." in pure.parts or ":" in pure.parts[0] if pure.parts else True
+
+
+def _read_zip(path: Path, *, source: str, max_bytes: int) -> Iterator[ReadResult]:
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
+        yield SkippedRecord(str(path), None, f"not a readable zip archive: {exc}")
+        return
+    with archive:
+        members = [m for m in archive.infolist() if not m.is_dir()]
+        if len(members) > MAX_ZIP_MEMBERS:
+            yield SkippedRecord(str(path), None, f"{len(members)} members, over {MAX_ZIP_MEMBERS}")
+            return
+        for member in members:
+            origin = f"{path}!{member.filename}"
+            suffix = PurePosixPath(member.filename).suffix.lower()
+            if _unsafe_member(member.filename):
+                yield SkippedRecord(origin, None, "unsafe member path (absolute or '..')")
+            elif suffix not in RECORD_SUFFIXES:
+                yield SkippedRecord(origin, None, f"unsupported member type {suffix or '(none)'!r}")
+            elif member.file_size > max_bytes:
+                yield SkippedRecord(
+                    origin, None, f"member is {member.file_size} bytes, over {max_bytes}"
+                )
+            else:
+                raw = _read_member(archive, member, max_bytes)
+                if isinstance(raw, SkippedRecord):
+                    yield SkippedRecord(origin, None, raw.reason)
+                else:
+                    yield from read_bytes(raw, suffix, source=source, origin=origin)
+
+
+def _read_member(
+    archive: zipfile.ZipFile, member: zipfile.ZipInfo, max_bytes: int
+) -> bytes | SkippedRecord:
+    # The declared size can lie; never read more than the limit whatever the header says.
+    try:
+        with archive.open(member) as handle:
+            raw = handle.read(max_bytes + 1)
+    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError) as exc:
+        return SkippedRecord("", None, f"cannot read member: {exc}")
+    if len(raw) > max_bytes:
+        return SkippedRecord("", None, f"member inflates past the {max_bytes}-byte limit")
+    return raw
