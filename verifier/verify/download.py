@@ -1,0 +1,152 @@
+"""Streaming downloads that become evidence only when complete: size cap, deadline,
+redirect allow-list, truncation check, SHA-256 and SHA-512 computed while receiving."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+import httpx
+
+from verifier.verify.digests import CHUNK, Digests, DualHasher
+from verifier.verify.errors import (
+    DownloadError,
+    HTTPStatus,
+    RedirectNotAllowed,
+    Timeout,
+    TooLarge,
+    Truncated,
+)
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+@dataclass(frozen=True)
+class Downloaded:
+    """A complete download: the final file, its size and digests (lowercase hex)."""
+
+    path: Path
+    size: int
+    sha256: str
+    sha512: str
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds of one download."""
+
+    max_bytes: int
+    timeout: float = 30.0  # connect / read / write, each
+    deadline: float = 600.0  # whole download, seconds
+    max_redirects: int = 5
+
+
+def download(
+    client: httpx.Client,
+    url: str,
+    dest_dir: Path,
+    *,
+    allowed_hosts: Collection[str],
+    limits: Limits,
+    name: str | None = None,
+) -> Downloaded:
+    """Download `url` into `dest_dir/name` (default: the URL's file name).
+
+    The body goes to a temporary file in `dest_dir`, renamed into place only when it is
+    complete; on any failure the temporary file is deleted and a `DownloadError` raised.
+    Redirects are followed only to the original host or `allowed_hosts`.
+    """
+    started = time.monotonic()
+    target = dest_dir / _safe_name(name or PurePosixPath(httpx.URL(url).path).name)
+    fd, tmp_name = tempfile.mkstemp(dir=dest_dir, prefix=f".{target.name}.", suffix=".part")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            digests = _fetch(client, url, out, allowed_hosts, limits, started)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return Downloaded(target, digests.size, digests.sha256, digests.sha512)
+
+
+def _fetch(
+    client: httpx.Client,
+    url: str,
+    out: BinaryIO,
+    allowed_hosts: Collection[str],
+    limits: Limits,
+    started: float,
+) -> Digests:
+    origin = httpx.URL(url)
+    current = origin
+    timeout = httpx.Timeout(limits.timeout)
+    headers = {"Accept-Encoding": "identity"}  # hash the bytes as published, not re-encoded
+    try:
+        for _ in range(limits.max_redirects + 1):
+            with client.stream("GET", current, headers=headers, timeout=timeout) as response:
+                if response.status_code in _REDIRECTS and "location" in response.headers:
+                    current = _redirect_target(origin, current, response, allowed_hosts)
+                    continue
+                if not response.is_success:
+                    raise HTTPStatus(
+                        f"GET {current} answered {response.status_code} "
+                        f"{response.reason_phrase}: expected 200",
+                        response.status_code,
+                    )
+                return _receive(response, out, limits, started)
+    except httpx.TimeoutException as exc:
+        raise Timeout(f"GET {current} timed out ({type(exc).__name__}): {exc}") from exc
+    except httpx.RemoteProtocolError as exc:
+        raise Truncated(f"GET {current}: connection closed before the body ended: {exc}") from exc
+    except httpx.HTTPError as exc:
+        raise DownloadError(f"GET {current} failed: {exc}") from exc
+    raise RedirectNotAllowed(f"GET {url}: more than {limits.max_redirects} redirects")
+
+
+def _redirect_target(
+    origin: httpx.URL, current: httpx.URL, response: httpx.Response, allowed: Collection[str]
+) -> httpx.URL:
+    target = current.join(response.headers["location"])
+    if current.scheme == "https" and target.scheme != "https":
+        raise RedirectNotAllowed(f"{current} redirects to {target}: refusing a downgrade to http")
+    if target.host != origin.host and target.host not in allowed:
+        raise RedirectNotAllowed(
+            f"{current} redirects to host {target.host!r}, which is not allowed "
+            f"(allowed: {', '.join(sorted(allowed)) or 'none'}): add it to the allowed hosts "
+            "if it is the publisher's download host"
+        )
+    return target
+
+
+def _receive(response: httpx.Response, out: BinaryIO, limits: Limits, started: float) -> Digests:
+    announced = response.headers.get("content-length")
+    expected = int(announced) if announced and announced.isdigit() else None
+    if expected is not None and expected > limits.max_bytes:
+        raise TooLarge(f"{response.url} is {expected} bytes, above the {limits.max_bytes}-byte cap")
+    with DualHasher() as hasher:
+        for chunk in response.iter_raw(CHUNK):
+            hasher.update(chunk)
+            if hasher.size > limits.max_bytes:
+                raise TooLarge(f"{response.url} exceeds the {limits.max_bytes}-byte cap")
+            if time.monotonic() - started > limits.deadline:
+                raise Timeout(f"{response.url} took longer than {limits.deadline:.0f} s")
+            out.write(chunk)
+        if expected is not None and hasher.size != expected:
+            raise Truncated(
+                f"{response.url}: received {hasher.size} bytes, Content-Length announced {expected}"
+            )
+        return hasher.result()
+
+
+def _safe_name(name: str) -> str:
+    if not name or name in {".", ".."} or "/" in name or "\\" in name or "\0" in name:
+        raise DownloadError(f"refusing to save a download as {name!r}: give a plain file name")
+    return name
