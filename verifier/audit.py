@@ -1,0 +1,113 @@
+"""The audit trail of decisions: buffered off the request path, flushed in batches.
+
+What a `kill -9` can lose: the records of the last `[audit] flush_interval` (1 s by default).
+SIGTERM flushes everything. With `[audit] durable = true` each answer waits for its record to be
+committed, at a cost in throughput. If the store is unreachable, records wait in memory up to
+`buffer_limit`; beyond that the oldest are dropped and counted (`toolgate_audit_dropped_total`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, insert, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
+
+from verifier.store.models import DecisionLogRow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    at: datetime
+    token_name: str
+    runner: str | None
+    job: str | None
+    tool: str
+    version: str
+    sha256: str | None
+    asset: str | None
+    decision: str
+    would_deny: bool
+    reasons_json: str
+    revision: int
+
+
+class AuditBuffer:
+    """A bounded in-memory queue of records, written to the store in batches."""
+
+    def __init__(self, engine: Engine, limit: int) -> None:
+        self._engine = engine
+        self._limit = limit
+        self._pending: deque[AuditRecord] = deque()
+        self.dropped = 0
+        self.written = 0
+        self.last_error: str | None = None
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def append(self, record: AuditRecord) -> None:
+        self._pending.append(record)
+        if len(self._pending) > self._limit:
+            self._pending.popleft()
+            self.dropped += 1
+
+    def _write(self, batch: list[AuditRecord]) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(insert(DecisionLogRow), [asdict(r) for r in batch])
+
+    async def flush(self) -> int:
+        """Write what is pending; on failure keep it for the next try. Returns records written."""
+        if not self._pending:
+            return 0
+        batch = list(self._pending)
+        self._pending.clear()
+        try:
+            await asyncio.to_thread(self._write, batch)
+        except SQLAlchemyError as exc:
+            self.last_error = str(exc).splitlines()[0]
+            log.warning("audit flush failed, keeping %d records: %s", len(batch), self.last_error)
+            self._pending.extendleft(reversed(batch))
+            while len(self._pending) > self._limit:
+                self._pending.popleft()
+                self.dropped += 1
+            return 0
+        self.last_error = None
+        self.written += len(batch)
+        return len(batch)
+
+    async def run(self, interval: float) -> None:
+        """Flush every `interval` seconds until cancelled."""
+        while True:
+            await asyncio.sleep(interval)
+            await self.flush()
+
+
+def query_audit(
+    engine: Engine,
+    *,
+    tool: str | None = None,
+    version: str | None = None,
+    since: datetime | None = None,
+    would_deny: bool = False,
+    limit: int = 1000,
+) -> list[DecisionLogRow]:
+    """Decision records, newest first."""
+    statement = select(DecisionLogRow).order_by(DecisionLogRow.at.desc(), DecisionLogRow.id.desc())
+    if tool:
+        statement = statement.where(DecisionLogRow.tool == tool)
+    if version:
+        statement = statement.where(DecisionLogRow.version == version)
+    if since:
+        statement = statement.where(DecisionLogRow.at >= since)
+    if would_deny:
+        statement = statement.where(DecisionLogRow.would_deny.is_(True))
+    with Session(engine) as session:
+        return list(session.scalars(statement.limit(limit)))

@@ -1,0 +1,35 @@
+"""The `toolgate` command line: thin wiring of the library to Typer; the work lives elsewhere."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from verifier import __version__
+from verifier.cli import audit_cmd, check, inventory_cmd, serve, tokens_cmd
+from verifier.cli.app import app
+
+__all__ = ["app", "audit_cmd", "check", "inventory_cmd", "main", "serve", "tokens_cmd"]
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"toolgate {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """Supply-chain verification daemon: decides whether a CI runner may fetch a tool build.
+
+    Exit codes: 0 allow / ok, 1 deny / problem found, 2 usage or runtime error.
+    """
+
+
+def main() -> None:
+    app()

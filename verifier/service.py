@@ -1,0 +1,103 @@
+"""The running service's state: configuration, store, current snapshot, audit buffer, metrics.
+
+The API reads `snapshot_at(now)` on every request; background tasks keep it current.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from verifier.audit import AuditBuffer
+from verifier.config import Config
+from verifier.inventory import sync_tools
+from verifier.metrics import DecisionMetrics
+from verifier.snapshot import Snapshot, build_snapshot
+from verifier.store.revision import read_revision
+
+log = logging.getLogger(__name__)
+
+
+class Service:
+    """Owns the snapshot and the background work that keeps it and the audit trail current."""
+
+    def __init__(self, config: Config, engine: Engine) -> None:
+        self.config = config
+        self.engine = engine
+        self.audit = AuditBuffer(engine, config.audit.buffer_limit)
+        self.metrics = DecisionMetrics()
+        self._snapshot: Snapshot | None = None
+        self.last_refresh_ok_at: datetime | None = None
+        self.store_error: str | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def ready(self) -> bool:
+        return self._snapshot is not None
+
+    def snapshot_at(self, now: datetime) -> Snapshot:
+        """The snapshot that answers at `now` (time-dependent answers recomputed if due)."""
+        snapshot = self._snapshot
+        if snapshot is None:
+            raise RuntimeError("no snapshot yet: the service has not started")
+        if snapshot.expired(now):
+            snapshot = self._snapshot = snapshot.advance(now)
+        return snapshot
+
+    def staleness(self, now: datetime) -> float | None:
+        """Seconds since the store was last read successfully."""
+        if self.last_refresh_ok_at is None:
+            return None
+        return (now - self.last_refresh_ok_at).total_seconds()
+
+    def start_sync(self) -> None:
+        """Sync the inventory from the configuration and build the first snapshot."""
+        sync_tools(self.engine, self.config)
+        self._snapshot = build_snapshot(self.engine, self.config)
+        self.last_refresh_ok_at = datetime.now(UTC)
+
+    def refresh(self) -> bool:
+        """Rebuild the snapshot if the store revision moved; True when it was swapped."""
+        try:
+            with self.engine.connect() as connection:
+                revision = read_revision(connection)
+            swapped = False
+            if self._snapshot is None or revision != self._snapshot.revision:
+                self._snapshot = build_snapshot(self.engine, self.config)
+                swapped = True
+        except SQLAlchemyError as exc:
+            message = str(exc).splitlines()[0]
+            if self.store_error != message:
+                log.error("store unreachable, answering from the last snapshot: %s", message)
+            self.store_error = message
+            return False
+        self.store_error = None
+        self.last_refresh_ok_at = datetime.now(UTC)
+        return swapped
+
+    async def _refresh_loop(self) -> None:
+        interval = self.config.server.snapshot_interval.total_seconds()
+        while True:
+            await asyncio.sleep(interval)
+            await asyncio.to_thread(self.refresh)
+
+    async def start_background(self) -> None:
+        """Start the snapshot refresher and the audit flusher."""
+        await asyncio.to_thread(self.start_sync)
+        flush_interval = self.config.audit.flush_interval.total_seconds()
+        self._tasks = [
+            asyncio.create_task(self._refresh_loop(), name="snapshot-refresh"),
+            asyncio.create_task(self.audit.run(flush_interval), name="audit-flush"),
+        ]
+
+    async def stop(self) -> None:
+        """Stop background work and flush the audit buffer."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        await self.audit.flush()

@@ -1,0 +1,112 @@
+"""An immutable, in-memory compilation of the store that answers decisions without I/O.
+
+The service swaps the whole snapshot atomically when the store revision changes; when only time
+moves (a cooldown ends, a block expires) it derives a fresh one from the same facts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+import orjson
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from verifier.config import Config
+from verifier.inventory import load_tool_facts
+from verifier.policy import Decision, Query, ToolFacts, decide, newest_allowed, time_boundaries
+from verifier.store.revision import read_revision
+from verifier.tokens import TokenInfo, load_tokens
+
+MEMO_LIMIT = 200_000
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A decision and its JSON body, minus the per-request `checked_at`."""
+
+    decision: Decision
+    newest_allowed: str | None
+    body_prefix: bytes  # a JSON object without its closing brace
+    reason_codes: tuple[str, ...]
+    reasons_json: str
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    revision: int
+    built_at: datetime
+    now: datetime  # the moment time-dependent answers were computed for
+    unknown: Literal["deny", "warn"]
+    tools: Mapping[str, ToolFacts]
+    tokens: Mapping[str, TokenInfo]
+    newest: Mapping[str, str | None]
+    valid_until: datetime | None
+    _memo: dict[Query, Answer] = field(default_factory=dict, repr=False, compare=False)
+
+    def answer(self, query: Query) -> Answer:
+        """The answer to `query`, memoised for the life of this snapshot."""
+        if (cached := self._memo.get(query)) is not None:
+            return cached
+        decision = decide(query, self.tools.get(query.tool), self.unknown, self.now)
+        newest = self.newest.get(query.tool)
+        reasons = [reason.to_dict() for reason in decision.reasons]
+        body = orjson.dumps(
+            {
+                "decision": decision.outcome,
+                "tool": decision.tool,
+                "version": decision.version,
+                "reasons": reasons,
+                "sha256": decision.sha256,
+                "newest_allowed": newest,
+                "policy_revision": self.revision,
+            }
+        )
+        answer = Answer(
+            decision,
+            newest,
+            body[:-1],
+            tuple(reason.code for reason in decision.reasons),
+            orjson.dumps(reasons).decode(),
+        )
+        if len(self._memo) >= MEMO_LIMIT:
+            self._memo.clear()
+        self._memo[query] = answer
+        return answer
+
+    def expired(self, now: datetime) -> bool:
+        return self.valid_until is not None and now >= self.valid_until
+
+    def advance(self, now: datetime) -> Snapshot:
+        """The same facts, with time-dependent answers recomputed for `now`."""
+        return compile_snapshot(
+            self.revision, self.built_at, now, self.unknown, self.tools, self.tokens
+        )
+
+
+def compile_snapshot(
+    revision: int,
+    built_at: datetime,
+    now: datetime,
+    unknown: Literal["deny", "warn"],
+    tools: Mapping[str, ToolFacts],
+    tokens: Mapping[str, TokenInfo],
+) -> Snapshot:
+    newest = {name: newest_allowed(tool, now) for name, tool in tools.items()}
+    valid_until = min(
+        (moment for tool in tools.values() for moment in time_boundaries(tool, now)), default=None
+    )
+    return Snapshot(revision, built_at, now, unknown, tools, tokens, newest, valid_until)
+
+
+def build_snapshot(engine: Engine, config: Config) -> Snapshot:
+    """Read every fact from the store in one transaction and compile it."""
+    with Session(engine) as session:
+        revision = read_revision(session)
+        tools = load_tool_facts(session, config)
+        tokens = load_tokens(session)
+    now = datetime.now(UTC)
+    return compile_snapshot(revision, now, now, config.policy.unknown, tools, tokens)

@@ -1,0 +1,148 @@
+"""The store's tables. Runtime facts live here; the configuration is synced into `tool`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, DateTime, Dialect, Index, Text, TypeDecorator, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps stored as naive UTC on every backend and read back timezone-aware."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store: use timezone-aware UTC")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class ToolRow(SQLModel, table=True):
+    """A tool of the inventory, as last synced from the configuration."""
+
+    __tablename__ = "tool"
+
+    name: str = Field(primary_key=True, max_length=200)
+    source: str = Field(max_length=500)
+    kind: str = Field(max_length=16)
+    config_json: str = Field(sa_column=Column(Text, nullable=False))
+    synced_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ReleaseRow(SQLModel, table=True):
+    """A release toolgate has seen upstream, and the state of its verification."""
+
+    __tablename__ = "release"
+    __table_args__ = (UniqueConstraint("tool", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tool: str = Field(max_length=200, index=True)
+    version: str = Field(max_length=128)
+    status: str = Field(max_length=16)  # pending | verified | rejected
+    first_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    commit: str | None = Field(default=None, max_length=64)
+    reasons_json: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    evidence_json: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+
+
+class AssetRow(SQLModel, table=True):
+    """A file of a release and the digest pinned when toolgate first saw it."""
+
+    __tablename__ = "asset"
+    __table_args__ = (UniqueConstraint("release_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    release_id: int = Field(foreign_key="release.id", index=True)
+    name: str = Field(max_length=255)
+    sha256: str = Field(max_length=64, index=True)
+    size: int | None = None
+    first_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class OverrideRow(SQLModel, table=True):
+    """An operator's manual approval or block, with who, why and until when."""
+
+    __tablename__ = "override"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)  # approve | block
+    tool: str = Field(max_length=200, index=True)
+    version: str | None = Field(default=None, max_length=128)
+    sha256: str | None = Field(default=None, max_length=64)
+    commit: str | None = Field(default=None, max_length=64)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    actor: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_by: str | None = Field(default=None, max_length=200)
+
+
+class ApiTokenRow(SQLModel, table=True):
+    """An API token: only its SHA-256 is stored; the token itself is shown once at creation."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    scopes: str = Field(max_length=200)  # space-separated
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_by: str = Field(max_length=200)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class DecisionLogRow(SQLModel, table=True):
+    """One answer given to a runner: the audit trail of who fetched what."""
+
+    __tablename__ = "decision_log"
+    __table_args__ = (Index("ix_decision_log_tool_at", "tool", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(index=True, sa_type=UTCDateTime)
+    token_name: str = Field(max_length=200)
+    runner: str | None = Field(default=None, max_length=200)
+    job: str | None = Field(default=None, max_length=2000)
+    tool: str = Field(max_length=200)
+    version: str = Field(max_length=128)
+    sha256: str | None = Field(default=None, max_length=64)
+    asset: str | None = Field(default=None, max_length=255)
+    decision: str = Field(max_length=8)
+    would_deny: bool = False
+    reasons_json: str = Field(sa_column=Column(Text, nullable=False))
+    revision: int
+
+
+class EventRow(SQLModel, table=True):
+    """An operator action (approve, block, token change…): the administrative audit trail."""
+
+    __tablename__ = "event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True, sa_type=UTCDateTime)
+    actor: str = Field(max_length=200)
+    action: str = Field(max_length=64)
+    target: str = Field(max_length=500)
+    detail_json: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+
+
+class StoreStateRow(SQLModel, table=True):
+    """Named counters; `revision` grows with every change of the facts decisions depend on."""
+
+    __tablename__ = "store_state"
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: int = 0
