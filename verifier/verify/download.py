@@ -62,7 +62,8 @@ def download(
     Redirects are followed only to the original host or `allowed_hosts`.
     """
     started = time.monotonic()
-    target = dest_dir / _safe_name(name or PurePosixPath(httpx.URL(url).path).name)
+    default = PurePosixPath(httpx.URL(url).path).name
+    target = dest_dir / _safe_name(default if name is None else name)
     fd, tmp_name = tempfile.mkstemp(dir=dest_dir, prefix=f".{target.name}.", suffix=".part")
     tmp = Path(tmp_name)
     try:
@@ -87,7 +88,7 @@ def _fetch(
 ) -> Digests:
     origin = httpx.URL(url)
     current = origin
-    timeout = httpx.Timeout(limits.timeout)
+    timeout = httpx.Timeout(min(limits.timeout, limits.deadline))
     headers = {"Accept-Encoding": "identity"}  # hash the bytes as published, not re-encoded
     try:
         for _ in range(limits.max_redirects + 1):
@@ -131,14 +132,20 @@ def _receive(response: httpx.Response, out: BinaryIO, limits: Limits, started: f
     expected = int(announced) if announced and announced.isdigit() else None
     if expected is not None and expected > limits.max_bytes:
         raise TooLarge(f"{response.url} is {expected} bytes, above the {limits.max_bytes}-byte cap")
+    pending = bytearray()  # hashed in CHUNK-sized pieces: fewer thread hand-offs
     with DualHasher() as hasher:
-        for chunk in response.iter_raw(CHUNK):
-            hasher.update(chunk)
-            if hasher.size > limits.max_bytes:
+        for data in response.iter_raw():
+            received = hasher.size + len(pending) + len(data)
+            if received > limits.max_bytes:
                 raise TooLarge(f"{response.url} exceeds the {limits.max_bytes}-byte cap")
             if time.monotonic() - started > limits.deadline:
                 raise Timeout(f"{response.url} took longer than {limits.deadline:.0f} s")
-            out.write(chunk)
+            out.write(data)
+            pending += data
+            if len(pending) >= CHUNK:
+                hasher.update(bytes(pending))
+                pending.clear()
+        hasher.update(bytes(pending))
         if expected is not None and hasher.size != expected:
             raise Truncated(
                 f"{response.url}: received {hasher.size} bytes, Content-Length announced {expected}"
