@@ -103,7 +103,7 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """The answer to a query."""
+    """The answer to a query; `would_deny` marks a warn that enforce mode would have denied."""
 
     outcome: Outcome
     tool: str
@@ -287,7 +287,7 @@ def decide(
     if tool is None:
         reason = Reason("not-in-inventory", "a tool configured in the inventory", query.tool)
         outcome: Outcome = "deny" if unknown == "deny" else "warn"
-        return Decision(outcome, query.tool, query.version, (reason,), would_deny=True)
+        return Decision(outcome, query.tool, query.version, (reason,), would_deny=outcome == "warn")
     version = canonical_version(query.version)
     approvals = tuple(
         a
@@ -316,7 +316,7 @@ def decide(
         query.version,
         tuple(reasons),
         sha256=digest,
-        would_deny=bool(denies),
+        would_deny=bool(denies) and outcome == "warn",
     )
 
 

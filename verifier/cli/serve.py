@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import signal
+import sys
 from typing import Annotated
 
 import typer
@@ -43,6 +45,9 @@ def serve(
         f"(store {engine.url.render_as_string(hide_password=True)})",
         highlight=False,
     )
+    # uvicorn drains in-flight requests on SIGTERM (the lifespan then flushes the audit buffer) and
+    # re-raises the signal afterwards; this handler turns that into exit status 0, a clean stop.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(
         create_app(Service(config, engine)),
         host=config.server.host,

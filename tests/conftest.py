@@ -1,0 +1,197 @@
+"""Shared fixtures: stores on SQLite and on the real PostgreSQL, configurations, a live server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+import uvicorn
+from sqlalchemy import Engine
+
+from verifier.api.app import create_app
+from verifier.config import Config, load_config
+from verifier.service import Service
+from verifier.store.engine import create_store_engine
+from verifier.store.migrate import upgrade
+from verifier.tokens import Scope, create_token
+
+PG_SERVER = os.environ.get("TOOLGATE_TEST_PG", "postgres@127.0.0.1:5432")
+
+BASE_CONFIG = """\
+state_dir = "state"
+
+[server]
+listen = "127.0.0.1:{port}"
+snapshot_interval = "1s"
+fast_path = {fast_path}
+
+[store]
+url = "{store_url}"
+
+[policy]
+unknown = "deny"
+mode = "{mode}"
+cooldown = "{cooldown}"
+
+[audit]
+flush_interval = "1s"
+
+[[tool]]
+name = "trivy"
+source = "github:aquasecurity/trivy"
+versions = [">=0.60,<0.69.4", "0.69.3"]
+
+[[tool]]
+name = "aquasecurity/trivy-action"
+source = "github:aquasecurity/trivy-action"
+kind = "action"
+versions = [">=0.35.0"]
+
+[[tool]]
+name = "cosign"
+source = "github:sigstore/cosign"
+mode = "warn"
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[Callable[[], str]]:
+    """Makes throw-away PostgreSQL databases; drops them at the end of the session."""
+    created: list[str] = []
+
+    def make() -> str:
+        name = f"toolgate_test_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(f"postgresql://{PG_SERVER}/postgres", autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        created.append(name)
+        return f"postgresql+psycopg://{PG_SERVER}/{name}"
+
+    yield make
+    with psycopg.connect(f"postgresql://{PG_SERVER}/postgres", autocommit=True) as conn:
+        for name in created:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(
+    request: pytest.FixtureRequest, tmp_path: Path, pg_database: Callable[[], str]
+) -> str:
+    """A fresh, empty store on each backend."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store' / 'toolgate.db'}"
+    return pg_database()
+
+
+@pytest.fixture
+def engine(store_url: str) -> Iterator[Engine]:
+    engine = create_store_engine(store_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def write_config(tmp_path: Path) -> Callable[..., Config]:
+    """Write a configuration (the base inventory plus `extra` TOML) and load it."""
+
+    def write(
+        store_url: str | None = None,
+        *,
+        extra: str = "",
+        mode: str = "enforce",
+        cooldown: str = "0s",
+        fast_path: bool = True,
+    ) -> Config:
+        path = tmp_path / "config.toml"
+        url = store_url or f"sqlite:///{tmp_path / 'toolgate.db'}"
+        text = BASE_CONFIG.format(
+            port=free_port(),
+            store_url=url,
+            mode=mode,
+            cooldown=cooldown,
+            fast_path=str(fast_path).lower(),
+        )
+        path.write_text(text + extra, encoding="utf-8")
+        return load_config(path)
+
+    return write
+
+
+class LiveServer:
+    """A real uvicorn server on loopback running the toolgate app, for API tests."""
+
+    def __init__(self, config: Config, engine: Engine) -> None:
+        self.config = config
+        self.engine = engine
+        self.service = Service(config, engine)
+        self.url = f"http://{config.server.listen}"
+        self._server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(self.service),
+                host=config.server.host,
+                port=config.server.port,
+                log_level="warning",
+                lifespan="on",
+            )
+        )
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    def start(self) -> LiveServer:
+        self._thread.start()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("server did not become ready")
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=20)
+
+    def token(self, name: str, *scopes: Scope) -> str:
+        token = create_token(self.engine, name, set(scopes or (Scope.CHECK,)), "test")
+        self.service.refresh()
+        return token
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=10)
+
+
+@pytest.fixture
+def live_server(
+    write_config: Callable[..., Config], store_url: str
+) -> Iterator[Callable[..., LiveServer]]:
+    """Start a server on a store (both backends); extra config keywords go to `write_config`."""
+    servers: list[LiveServer] = []
+
+    def start(**options: object) -> LiveServer:
+        config = write_config(store_url, **options)
+        engine = create_store_engine(config.store_url)
+        upgrade(engine)
+        server = LiveServer(config, engine).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+        server.engine.dispose()
