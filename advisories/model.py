@@ -143,7 +143,12 @@ class Advisory:
 
     def content_hash(self) -> str:
         """SHA-256 hex digest of :meth:`canonical_json`."""
-        return hashlib.sha256(self.canonical_json()).hexdigest()
+        return digest(self.canonical_json())
+
+
+def digest(canonical: bytes) -> str:
+    """SHA-256 hex digest of canonical JSON bytes."""
+    return hashlib.sha256(canonical).hexdigest()
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -1,7 +1,7 @@
 """OSV schema 1.x records → :class:`~advisories.model.Advisory`, from dicts, files, dirs and zips.
 
-Reading is streaming and never raises for bad data: every record yields either an ``Advisory``
-or a :class:`~advisories.errors.SkippedRecord` naming the file and record id.
+Reading is streaming and never raises for bad data: every record yields either a
+:class:`ParsedRecord` or a :class:`~advisories.errors.SkippedRecord` naming the file and record id.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import zipfile
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -38,7 +39,16 @@ MAX_RECORD_BYTES = 8 * 1024 * 1024
 MAX_ZIP_MEMBERS = 2_000_000
 RECORD_SUFFIXES = (".json", ".yaml", ".yml")
 
-ReadResult = Advisory | SkippedRecord
+
+@dataclass(frozen=True, slots=True)
+class ParsedRecord:
+    """An advisory and the file (or ``archive!member``) it was read from."""
+
+    origin: str
+    advisory: Advisory
+
+
+ReadResult = ParsedRecord | SkippedRecord
 
 # GitHub writes some bounds with an operator (GHSA-23qq-p4gq-gc2g: "fixed": ">= 3.21.0"). Only
 # operators that restate the event's own meaning are stripped; anything else is an error.
@@ -128,7 +138,7 @@ class _RecordReader:
 
     def strings(self, value: Any, name: str) -> list[str]:
         items = self.items(value, name)
-        if not all(isinstance(v, str) for v in items):
+        if items and set(map(type, items)) != {str}:
             raise self.fail(f"'{name}' must be a list of strings")
         return items
 
@@ -150,14 +160,17 @@ class _RecordReader:
                 raise self.fail(f"missing '{name}'")
             return None
         if isinstance(value, datetime):  # unquoted YAML timestamps arrive already parsed
-            return value if value.tzinfo else value.replace(tzinfo=UTC)
+            return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
         if not isinstance(value, str):
             raise self.fail(f"'{name}' must be an RFC 3339 string")
         try:
-            parsed = datetime.fromisoformat(_FRACTION.sub(r"\1", value.strip()))
+            parsed = datetime.fromisoformat(value)
         except ValueError:
-            raise self.fail(f"'{name}' is not an RFC 3339 timestamp: {value!r}") from None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+            try:  # nanosecond fractions and stray spaces occur in real feeds
+                parsed = datetime.fromisoformat(_FRACTION.sub(r"\1", value.strip()))
+            except ValueError:
+                raise self.fail(f"'{name}' is not an RFC 3339 timestamp: {value!r}") from None
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
     def severity(self, entry: Any) -> Severity:
         if not isinstance(entry, dict) or not isinstance(entry.get("type"), str):
@@ -205,7 +218,7 @@ class _RecordReader:
             package=normalise_package(ecosystem, name),
             name=name,
             ranges=ranges,
-            versions=tuple(v.strip() for v in self.strings(entry.get("versions"), "versions")),
+            versions=tuple(self.strings(entry.get("versions"), "versions")),
             purl=purl if isinstance(purl, str) else None,
             database_specific=self.mapping(entry.get("database_specific"), "database_specific"),
             ecosystem_specific=self.mapping(entry.get("ecosystem_specific"), "ecosystem_specific"),
@@ -232,12 +245,12 @@ class _RecordReader:
         if kind not in EVENT_KINDS or not isinstance(value, str) or not value.strip():
             raise self.fail(f"bad range event {entry!r}")
         value = value.strip()
-        for operator in _EVENT_OPERATORS[kind]:
-            if value.startswith(operator):
-                bare = value[len(operator) :].strip()
-                self.notes.append(f"{kind} event {value!r} read as {bare!r}")
-                return Event(kind, bare)
         if value[0] in "<>=!~^":
+            for operator in _EVENT_OPERATORS[kind]:
+                if value.startswith(operator):
+                    bare = value[len(operator) :].strip()
+                    self.notes.append(f"{kind} event {value!r} read as {bare!r}")
+                    return Event(kind, bare)
             raise self.fail(f"{kind} event {value!r} is a constraint, not a version")
         return Event(kind, value)
 
@@ -285,7 +298,7 @@ def read_bytes(raw: bytes, suffix: str, *, source: str, origin: str) -> Iterator
         return
     for record in records_in(document):
         try:
-            yield parse_record(record, source=source, origin=origin)
+            yield ParsedRecord(origin, parse_record(record, source=source, origin=origin))
         except ParseError as exc:
             yield exc.skipped()
 

@@ -15,8 +15,9 @@ Invalid strings raise :class:`~advisories.errors.VersionError`. Supported:
 - ``Maven``: a subset of Maven's ``ComparableVersion``: items split on ``.``, ``-`` and
   digit/letter transitions; qualifiers alpha < beta < milestone < rc < snapshot < release
   (``""``, ``ga``, ``final``, ``release``) < sp < any other qualifier (lexically) < numbers;
-  trailing zero/release items are ignored (``1.0`` == ``1``). Nested list items (``1-1.foo``) are
-  flattened, which can misorder exotic strings such as ``1.0-alpha`` against ``1``.
+  zeros and release words are nulls, trailing nulls of each ``-`` segment are dropped
+  (``1.0-alpha1`` == ``1-alpha-1`` < ``1`` == ``1.0``). Unlike Maven, segments are flattened
+  rather than nested, so ``1-1`` and ``1.1`` compare equal and ``1.0-sp1`` sorts after ``1.0.1``.
 
 Ecosystems without an ordering (Debian, Alpine, …, unknown ones) have none here on purpose:
 callers must fall back to exact matching of listed versions and say so.
@@ -27,7 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, total_ordering
 from typing import Any
 
 from packaging.version import InvalidVersion, Version
@@ -122,15 +123,18 @@ def is_partial_tag(version: str) -> bool:
     return m is not None and m[3] is None
 
 
-_MAVEN_TOKEN = re.compile(r"\d+|[a-zA-Z]+")
+_MAVEN_TOKEN = re.compile(r"(-?)(\d+|[a-zA-Z]+)")
 _MAVEN_ALIASES = {"a": "alpha", "b": "beta", "m": "milestone", "cr": "rc", "ga": "", "final": ""}
 _MAVEN_QUALIFIERS = {"alpha": 0, "beta": 1, "milestone": 2, "rc": 3, "snapshot": 4, "": 5, "sp": 6}
-_MAVEN_NULL = (2, 0, "")  # the release marker; also what a missing item compares as
+# Items: pre-release qualifiers < null (0, "", ga, final, release, or missing) < sp < other
+# qualifiers (lexical) < numbers.
+_MAVEN_NULL = (2, 0, "")
 
 
 def _maven_item(token: str) -> tuple[int, int, str]:
     if token.isdigit():
-        return (5, int(token), "")
+        number = int(token)
+        return (5, number, "") if number else _MAVEN_NULL
     word = token.lower()
     word = "" if word == "release" else _MAVEN_ALIASES.get(word, word)
     rank = _MAVEN_QUALIFIERS.get(word)
@@ -141,18 +145,60 @@ def _maven_item(token: str) -> tuple[int, int, str]:
     return _MAVEN_NULL if rank == 5 else (3, 0, "")
 
 
+@total_ordering
+class _MavenKey:
+    """Items compared pairwise, the shorter list padded with nulls (as ComparableVersion does)."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: tuple[tuple[int, int, str], ...]) -> None:
+        self.items = items
+
+    def _cmp(self, other: _MavenKey) -> int:
+        a, b = self.items, other.items
+        for i in range(max(len(a), len(b))):
+            x = a[i] if i < len(a) else _MAVEN_NULL
+            y = b[i] if i < len(b) else _MAVEN_NULL
+            if x != y:
+                return -1 if x < y else 1
+        return 0
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _MavenKey) and self.items == other.items
+
+    def __lt__(self, other: _MavenKey) -> bool:
+        return self._cmp(other) < 0
+
+    def __hash__(self) -> int:
+        return hash(self.items)
+
+
 @lru_cache(maxsize=_CACHE)
-def _maven_key(version: str) -> tuple[tuple[int, int, str], ...]:
+def _maven_key(version: str) -> _MavenKey:
     text = version.strip()
-    if not text or re.search(r"[^0-9A-Za-z._+-]", text):
-        raise VersionError("Maven", version, "unexpected characters")
-    items = [_maven_item(t) for t in _MAVEN_TOKEN.findall(text)]
-    if not items or items[0][0] != 5:
-        raise VersionError("Maven", version, "must start with a number")
-    while items and items[-1] in (_MAVEN_NULL, (5, 0, "")):
-        items.pop()
-    # The trailing null marker makes "1-alpha" < "1" < "1.1" < "1-sp" with plain tuple order.
-    return (*items, _MAVEN_NULL)
+    if not text or re.search(r"[^0-9A-Za-z._+-]", text) or not text[0].isdigit():
+        raise VersionError("Maven", version, "expected a version starting with a number")
+    # A '-' or a digit/letter transition starts a new segment, whose trailing nulls are dropped
+    # ("1.0-alpha1" is 1-alpha-1); then trailing nulls of the whole version are dropped.
+    items: list[tuple[int, int, str]] = []
+    segment: list[tuple[int, int, str]] = []
+    previous_digit = True
+    for dash, token in _MAVEN_TOKEN.findall(text):
+        digit = token.isdigit()
+        if dash or digit != previous_digit:
+            items.extend(_trim(segment))
+            segment = []
+        segment.append(_maven_item(token))
+        previous_digit = digit
+    items.extend(segment)
+    return _MavenKey(tuple(_trim(items)))
+
+
+def _trim(items: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    end = len(items)
+    while end and items[end - 1] == _MAVEN_NULL:
+        end -= 1
+    return items[:end]
 
 
 PEP440 = Ordering("PyPI", _pep440_key)

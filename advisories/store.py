@@ -1,0 +1,343 @@
+"""Persistence of advisories with SQLAlchemy Core (SQLite and PostgreSQL).
+
+All tables are prefixed ``adv_`` and live in :data:`metadata`, which the daemon's migrations
+create. Records are stored as canonical JSON with a SHA-256 content hash, so re-storing the same
+record is detected as ``unchanged`` without rewriting it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+from .errors import SkippedRecord
+from .match import AdvisoryIndex
+from .model import Advisory, advisory_from_dict, digest
+
+metadata = sa.MetaData()
+
+_ID = sa.String(255)
+_TS = sa.DateTime(timezone=True)
+
+advisory_table = sa.Table(
+    "adv_advisory",
+    metadata,
+    sa.Column("id", _ID, primary_key=True),
+    sa.Column("source", sa.String(255), nullable=False),
+    sa.Column("modified", _TS, nullable=False),
+    sa.Column("published", _TS),
+    sa.Column("withdrawn", _TS),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("record", sa.Text, nullable=False),
+    sa.Column("first_seen_at", _TS, nullable=False),
+    sa.Column("updated_at", _TS, nullable=False),
+)
+
+alias_table = sa.Table(
+    "adv_alias",
+    metadata,
+    sa.Column(
+        "advisory_id",
+        _ID,
+        sa.ForeignKey("adv_advisory.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("alias", _ID, primary_key=True),
+    sa.Index("ix_adv_alias_alias", "alias"),
+)
+
+affected_table = sa.Table(
+    "adv_affected",
+    metadata,
+    sa.Column(
+        "advisory_id",
+        _ID,
+        sa.ForeignKey("adv_advisory.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("ecosystem", sa.String(64), primary_key=True),
+    sa.Column("package", sa.String(512), primary_key=True),
+    sa.Index("ix_adv_affected_package", "ecosystem", "package"),
+)
+
+feed_state_table = sa.Table(
+    "adv_feed_state",
+    metadata,
+    sa.Column("feed", sa.String(255), primary_key=True),
+    sa.Column("cursor", sa.Text),
+    sa.Column("etag", sa.Text),
+    sa.Column("last_attempt_at", _TS),
+    sa.Column("last_success_at", _TS),
+    sa.Column("last_error", sa.Text),
+)
+
+kev_table = sa.Table(
+    "adv_kev",
+    metadata,
+    sa.Column("cve_id", sa.String(32), primary_key=True),
+    sa.Column("vendor_project", sa.Text, nullable=False),
+    sa.Column("product", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("date_added", sa.Date, nullable=False),
+    sa.Column("due_date", sa.Date),
+    sa.Column("ransomware", sa.String(32)),
+    sa.Column("catalog_version", sa.String(32)),
+)
+
+feed_hit_table = sa.Table(
+    "adv_feed_hit",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("feed", sa.String(255), nullable=False),
+    sa.Column("entry_id", sa.Text, nullable=False),
+    sa.Column("tool", sa.String(255), nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("link", sa.Text),
+    sa.Column("published", _TS),
+    sa.Column("version_hints", sa.Text, nullable=False),
+    sa.Column("first_seen_at", _TS, nullable=False),
+    sa.UniqueConstraint("feed", "entry_id", "tool", name="uq_adv_feed_hit"),
+)
+
+_UPDATED_COLUMNS = (
+    "source",
+    "modified",
+    "published",
+    "withdrawn",
+    "content_hash",
+    "record",
+    "updated_at",
+)
+_CHUNK = 500  # ids per IN (...) list; well below SQLite's bound-parameter limit
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertResult:
+    """What storing one batch did."""
+
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    stale: tuple[SkippedRecord, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """A feed's sync position and health."""
+
+    feed: str
+    cursor: str | None = None
+    etag: str | None = None
+    last_attempt_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_error: str | None = None
+
+
+def create_tables(engine: sa.Engine) -> None:
+    """Create the ``adv_`` tables if missing (tests and tools; the daemon uses migrations)."""
+    metadata.create_all(engine)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; everything stored is UTC.
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def _stored(conn: sa.Connection, ids: Sequence[str]) -> dict[str, tuple[str, datetime]]:
+    found: dict[str, tuple[str, datetime]] = {}
+    query = sa.select(advisory_table.c.id, advisory_table.c.content_hash, advisory_table.c.modified)
+    for chunk in _chunks(ids):
+        for row in conn.execute(query.where(advisory_table.c.id.in_(chunk))):
+            found[row.id] = (row.content_hash, _utc(row.modified))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """An advisory with its canonical JSON and content hash, computed once."""
+
+    advisory: Advisory
+    record: bytes
+    content_hash: str
+
+    @classmethod
+    def of(cls, advisory: Advisory) -> Prepared:
+        """Compute the stored form of ``advisory``."""
+        record = advisory.canonical_json()
+        return cls(advisory, record, digest(record))
+
+    def row(self, now: datetime) -> dict[str, Any]:
+        """The ``adv_advisory`` row."""
+        advisory = self.advisory
+        return {
+            "id": advisory.id,
+            "source": advisory.source,
+            "modified": advisory.modified,
+            "published": advisory.published,
+            "withdrawn": advisory.withdrawn,
+            "content_hash": self.content_hash,
+            "record": self.record.decode(),
+            "first_seen_at": now,
+            "updated_at": now,
+        }
+
+
+def upsert_advisories(
+    conn: sa.Connection, advisories: Sequence[Advisory], now: datetime
+) -> UpsertResult:
+    """Store a batch (unique ids) in the caller's transaction: insert new records, rewrite
+    changed ones, leave identical ones alone; a record older than the stored one is stale."""
+    return upsert_prepared(conn, [Prepared.of(a) for a in advisories], now)
+
+
+def upsert_prepared(conn: sa.Connection, batch: Sequence[Prepared], now: datetime) -> UpsertResult:
+    """:func:`upsert_advisories` for records whose stored form is already computed."""
+    stored = _stored(conn, [p.advisory.id for p in batch])
+    fresh: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    stale: list[SkippedRecord] = []
+    unchanged = 0
+    for prepared in batch:
+        advisory = prepared.advisory
+        previous = stored.get(advisory.id)
+        if previous is None:
+            fresh.append(prepared.row(now))
+        elif previous[0] == prepared.content_hash:
+            unchanged += 1
+        elif advisory.modified < previous[1]:
+            reason = f"older than the stored record (modified {previous[1].isoformat()})"
+            stale.append(SkippedRecord(advisory.source, advisory.id, reason))
+        else:
+            changed.append(prepared.row(now))
+    by_id = {p.advisory.id: p.advisory for p in batch}
+    if changed:
+        changed_ids = [r["id"] for r in changed]
+        for chunk in _chunks(changed_ids):
+            conn.execute(sa.delete(alias_table).where(alias_table.c.advisory_id.in_(chunk)))
+            conn.execute(sa.delete(affected_table).where(affected_table.c.advisory_id.in_(chunk)))
+        update = (
+            sa.update(advisory_table)
+            .where(advisory_table.c.id == sa.bindparam("b_id"))
+            .values({c: sa.bindparam(f"b_{c}") for c in _UPDATED_COLUMNS})
+        )
+        conn.execute(
+            update, [{f"b_{k}": v for k, v in r.items() if k != "first_seen_at"} for r in changed]
+        )
+    if fresh:
+        conn.execute(sa.insert(advisory_table), fresh)
+    written = [by_id[r["id"]] for r in (*fresh, *changed)]
+    aliases = [{"advisory_id": a.id, "alias": alias} for a in written for alias in a.aliases]
+    packages = [
+        {"advisory_id": a.id, "ecosystem": eco, "package": pkg}
+        for a in written
+        for eco, pkg in dict.fromkeys((x.ecosystem, x.package) for x in a.affected)
+    ]
+    if aliases:
+        conn.execute(sa.insert(alias_table), aliases)
+    if packages:
+        conn.execute(sa.insert(affected_table), packages)
+    return UpsertResult(len(fresh), len(changed), unchanged, tuple(stale))
+
+
+def iter_advisories(engine: sa.Engine, *, batch: int = 5000) -> Iterator[Advisory]:
+    """Every stored advisory, streamed."""
+    with engine.connect() as conn:
+        result = conn.execution_options(yield_per=batch).execute(sa.select(advisory_table.c.record))
+        for (record,) in result:
+            yield advisory_from_dict(orjson.loads(record))
+
+
+def get_advisory(engine: sa.Engine, advisory_id: str) -> Advisory | None:
+    """One stored record by id."""
+    with engine.connect() as conn:
+        record = conn.scalar(
+            sa.select(advisory_table.c.record).where(advisory_table.c.id == advisory_id)
+        )
+    return advisory_from_dict(orjson.loads(record)) if record is not None else None
+
+
+def find_advisories(engine: sa.Engine, identifier: str) -> list[Advisory]:
+    """Records stored under ``identifier`` or listing it as an alias (e.g. a CVE id)."""
+    ids = sa.select(alias_table.c.advisory_id).where(alias_table.c.alias == identifier)
+    query = sa.select(advisory_table.c.record).where(
+        sa.or_(advisory_table.c.id == identifier, advisory_table.c.id.in_(ids))
+    )
+    with engine.connect() as conn:
+        records = conn.scalars(query.order_by(advisory_table.c.id)).all()
+    return [advisory_from_dict(orjson.loads(r)) for r in records]
+
+
+def get_feed_state(conn: sa.Connection, feed: str) -> FeedState:
+    """The stored state of ``feed`` (empty when never synced)."""
+    row = conn.execute(sa.select(feed_state_table).where(feed_state_table.c.feed == feed)).first()
+    if row is None:
+        return FeedState(feed)
+    return FeedState(
+        feed=row.feed,
+        cursor=row.cursor,
+        etag=row.etag,
+        last_attempt_at=_utc(row.last_attempt_at),
+        last_success_at=_utc(row.last_success_at),
+        last_error=row.last_error,
+    )
+
+
+def feed_states(engine: sa.Engine) -> list[FeedState]:
+    """Every feed's state, for freshness checks (``/readyz``) and reports."""
+    with engine.connect() as conn:
+        names = conn.scalars(sa.select(feed_state_table.c.feed).order_by(feed_state_table.c.feed))
+        return [get_feed_state(conn, name) for name in names.all()]
+
+
+def save_feed_state(conn: sa.Connection, state: FeedState) -> None:
+    """Insert or replace a feed's state."""
+    values = {
+        "cursor": state.cursor,
+        "etag": state.etag,
+        "last_attempt_at": state.last_attempt_at,
+        "last_success_at": state.last_success_at,
+        "last_error": state.last_error,
+    }
+    done = conn.execute(
+        sa.update(feed_state_table).where(feed_state_table.c.feed == state.feed).values(values)
+    )
+    if done.rowcount == 0:
+        conn.execute(sa.insert(feed_state_table).values(feed=state.feed, **values))
+
+
+def replace_kev(conn: sa.Connection, rows: Iterable[dict[str, Any]]) -> int:
+    """Replace the stored KEV catalogue with ``rows`` (columns of ``adv_kev``)."""
+    rows = list(rows)
+    conn.execute(sa.delete(kev_table))
+    if rows:
+        conn.execute(sa.insert(kev_table), rows)
+    return len(rows)
+
+
+def known_exploited_ids(engine: sa.Engine) -> frozenset[str]:
+    """CVE ids in the stored KEV catalogue."""
+    with engine.connect() as conn:
+        return frozenset(conn.scalars(sa.select(kev_table.c.cve_id)).all())
+
+
+def kev_added(engine: sa.Engine) -> dict[str, date]:
+    """dateAdded of each stored KEV CVE."""
+    with engine.connect() as conn:
+        return dict(
+            conn.execute(sa.select(kev_table.c.cve_id, kev_table.c.date_added)).tuples().all()
+        )
+
+
+def load_index(engine: sa.Engine) -> AdvisoryIndex:
+    """Build the match index from every stored advisory and the stored KEV catalogue."""
+    return AdvisoryIndex(iter_advisories(engine), known_exploited=known_exploited_ids(engine))
