@@ -13,7 +13,7 @@ from typing import BinaryIO
 
 import httpx
 
-from verifier.verify.digests import CHUNK, Digests, DualHasher
+from verifier.verify.digests import Digester, Digests
 from verifier.verify.errors import (
     DownloadError,
     HTTPStatus,
@@ -132,20 +132,13 @@ def _receive(response: httpx.Response, out: BinaryIO, limits: Limits, started: f
     expected = int(announced) if announced and announced.isdigit() else None
     if expected is not None and expected > limits.max_bytes:
         raise TooLarge(f"{response.url} is {expected} bytes, above the {limits.max_bytes}-byte cap")
-    pending = bytearray()  # hashed in CHUNK-sized pieces: fewer thread hand-offs
-    with DualHasher() as hasher:
+    with Digester(sink=out) as hasher:
         for data in response.iter_raw():
-            received = hasher.size + len(pending) + len(data)
-            if received > limits.max_bytes:
+            if hasher.size + len(data) > limits.max_bytes:
                 raise TooLarge(f"{response.url} exceeds the {limits.max_bytes}-byte cap")
             if time.monotonic() - started > limits.deadline:
                 raise Timeout(f"{response.url} took longer than {limits.deadline:.0f} s")
-            out.write(data)
-            pending += data
-            if len(pending) >= CHUNK:
-                hasher.update(bytes(pending))
-                pending.clear()
-        hasher.update(bytes(pending))
+            hasher.update(data)
         if expected is not None and hasher.size != expected:
             raise Truncated(
                 f"{response.url}: received {hasher.size} bytes, Content-Length announced {expected}"
