@@ -66,7 +66,13 @@ class CertificateClaims:
 
 def claims_from_certificate(cert: x509.Certificate) -> CertificateClaims:
     """Extract the SAN and Fulcio claims of `cert`; never raises for missing claims."""
-    values = {name: _claim(cert, new, old) for name, (new, old) in _CLAIM_OIDS.items()}
+    raw = {
+        ext.oid.dotted_string.removeprefix(_PREFIX): ext.value.value
+        for ext in cert.extensions
+        if isinstance(ext.value, x509.UnrecognizedExtension)
+        and ext.oid.dotted_string.startswith(_PREFIX)
+    }
+    values = {name: _claim(raw, new, old) for name, (new, old) in _CLAIM_OIDS.items()}
     for name in _STRIP_GITHUB:
         value = values[name]
         if value is not None and value.startswith(_GITHUB):
@@ -74,23 +80,15 @@ def claims_from_certificate(cert: x509.Certificate) -> CertificateClaims:
     return CertificateClaims(san=_san(cert), **values)
 
 
-def _claim(cert: x509.Certificate, new: str, old: str | None) -> str | None:
-    value = _extension(cert, new, der=True)
-    if value is None and old is not None:
-        value = _extension(cert, old, der=False)
-    return value
-
-
-def _extension(cert: x509.Certificate, suffix: str, *, der: bool) -> str | None:
+def _claim(raw: dict[str, bytes], new: str, old: str | None) -> str | None:
     try:
-        ext = cert.extensions.get_extension_for_oid(ObjectIdentifier(_PREFIX + suffix))
-    except x509.ExtensionNotFound:
+        if new in raw:
+            return asn1.decode_der(str, raw[new])
+        if old is not None and old in raw:
+            return raw[old].decode()
+    except ValueError:  # includes UnicodeDecodeError
         return None
-    raw: bytes = ext.value.value  # type: ignore[attr-defined]
-    try:
-        return asn1.decode_der(str, raw) if der else raw.decode()
-    except ValueError:
-        return None
+    return None
 
 
 def _san(cert: x509.Certificate) -> str:

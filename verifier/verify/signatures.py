@@ -127,13 +127,15 @@ def run_sigstore(
     bundle = load_bundle(raw)
     if isinstance(bundle, Failure):
         return Rejected(bundle)
-    claims = claims_from_certificate(bundle.signing_certificate)
+    enforce = _Enforce(policy)
     try:
-        value = check(bundle, _Enforce(policy))
+        value = check(bundle, enforce)
     except _IdentityRejected as exc:
-        return Rejected(_classify_identity(bundle, check, exc.failure), claims)
+        return Rejected(_classify_identity(bundle, check, exc.failure), enforce.claims)
     except Exception as exc:  # fail closed on anything sigstore raises
+        claims = claims_from_certificate(bundle.signing_certificate)
         return Rejected(_classify(exc), claims)
+    claims = enforce.claims or claims_from_certificate(bundle.signing_certificate)
     return value, _evidence(bundle, verifier, claims)
 
 
@@ -144,13 +146,16 @@ class _IdentityRejected(VerificationError):
 
 
 class _Enforce:
-    """Adapts an IdentityPolicy to sigstore's VerificationPolicy protocol."""
+    """Adapts an IdentityPolicy to sigstore's VerificationPolicy protocol; keeps the claims
+    it read, for the evidence."""
 
     def __init__(self, policy: IdentityPolicy) -> None:
         self._policy = policy
+        self.claims: CertificateClaims | None = None
 
     def verify(self, cert: Certificate) -> None:
-        failure = self._policy.check(claims_from_certificate(cert))
+        self.claims = claims_from_certificate(cert)
+        failure = self._policy.check(self.claims)
         if failure is not None:
             raise _IdentityRejected(failure)
 
