@@ -7,10 +7,19 @@ from typing import Annotated
 import typer
 
 from verifier import __version__
-from verifier.cli import audit_cmd, check, inventory_cmd, serve, tokens_cmd
+from verifier.cli import audit_cmd, check, inventory_cmd, serve, tokens_cmd, verify_cmd
 from verifier.cli.app import app
 
-__all__ = ["app", "audit_cmd", "check", "inventory_cmd", "main", "serve", "tokens_cmd"]
+__all__ = [
+    "app",
+    "audit_cmd",
+    "check",
+    "inventory_cmd",
+    "main",
+    "serve",
+    "tokens_cmd",
+    "verify_cmd",
+]
 
 
 def _version(value: bool) -> None:
