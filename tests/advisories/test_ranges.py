@@ -22,7 +22,9 @@ def _affected(rng: Range, version: str, ordering=SEMVER) -> bool:
 
 def test_events_listed_out_of_order_are_sorted() -> None:
     # PYSEC-2023-212 (urllib3) lists 2.0.0..2.0.7 before 0..1.26.18.
-    rng = _range(("introduced", "2.0.0"), ("fixed", "2.0.7"), ("introduced", "0"), ("fixed", "1.26.18"))
+    rng = _range(
+        ("introduced", "2.0.0"), ("fixed", "2.0.7"), ("introduced", "0"), ("fixed", "1.26.18")
+    )
     assert [iv.describe() for iv in compile_range(rng, PEP440)] == [
         "introduced 0, fixed 1.26.18",
         "introduced 2.0.0, fixed 2.0.7",
@@ -72,7 +74,9 @@ def test_last_affected_is_inclusive(introduced: str, last: str, probe: str) -> N
 
 
 @given(st.lists(versions, min_size=2, max_size=8, unique=True), versions)
-def test_alternating_events_match_the_osv_reference_algorithm(points: list[str], probe: str) -> None:
+def test_alternating_events_match_the_osv_reference_algorithm(
+    points: list[str], probe: str
+) -> None:
     ordered = sorted(points, key=SEMVER.key)
     events = [("introduced" if i % 2 == 0 else "fixed", v) for i, v in enumerate(ordered)]
     rng = _range(*reversed(events))  # given in reverse to exercise the sort

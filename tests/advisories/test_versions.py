@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -71,7 +73,7 @@ def test_real_versions_sort_in_published_order(ordering: Ordering) -> None:
     versions = ASCENDING[ordering]
     shuffled = list(reversed(versions))
     assert sorted(shuffled, key=ordering.key) == versions
-    for lower, higher in zip(versions, versions[1:], strict=False):
+    for lower, higher in itertools.pairwise(versions):
         assert ordering.compare(lower, higher) == -1, (lower, higher)
 
 
@@ -140,13 +142,20 @@ pep440_strings = st.builds(
 maven_strings = st.builds(
     lambda rel, qualifier: ".".join(map(str, rel)) + qualifier,
     st.lists(_num, min_size=1, max_size=4),
-    st.sampled_from(["", "-alpha1", "-beta-2", "-M3", "-RC1", "-SNAPSHOT", "-sp1", "-jre", ".Final"]),
+    st.sampled_from(
+        ["", "-alpha1", "-beta-2", "-M3", "-RC1", "-SNAPSHOT", "-sp1", "-jre", ".Final"]
+    ),
 )
-go_strings = st.builds(
-    lambda v, s: f"v{s}" if v else s, st.booleans(), semver_strings
-) | st.builds(lambda a, b: f"v{a}.{b}", _num, _num)
+go_strings = st.builds(lambda v, s: f"v{s}" if v else s, st.booleans(), semver_strings) | st.builds(
+    lambda a, b: f"v{a}.{b}", _num, _num
+)
 
-CASES = [(SEMVER, semver_strings), (PEP440, pep440_strings), (MAVEN, maven_strings), (GO, go_strings)]
+CASES = [
+    (SEMVER, semver_strings),
+    (PEP440, pep440_strings),
+    (MAVEN, maven_strings),
+    (GO, go_strings),
+]
 
 
 @pytest.mark.parametrize(("ordering", "strategy"), CASES, ids=lambda c: getattr(c, "name", ""))
