@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from verifier.config import Config, ToolConfig
 from verifier.errors import NotFoundError
+from verifier.incidents import IncidentKind, Severity, record_incident
 from verifier.policy import Override, Reason, ReleaseFacts, ToolFacts
 from verifier.store.events import record_event
 from verifier.store.models import AssetRow, OverrideRow, ReleaseRow, ToolRow
@@ -114,6 +115,18 @@ def add_override(
             reason=row.reason,
             expires_at=row.expires_at.isoformat() if row.expires_at else None,
         )
+        if kind == "block":
+            target = f"{tool} {version or row.sha256 or row.commit or 'every version'}"
+            record_incident(
+                session,
+                kind=IncidentKind.MANUAL_BLOCK,
+                tool=tool,
+                version=version,
+                severity=Severity.HIGH,
+                summary=f"{target} blocked by {actor}: {row.reason}",
+                detail={"override_id": row.id, "sha256": row.sha256, "commit": row.commit},
+                dedupe_key=f"manual-block:{row.id}",
+            )
         bump_revision(session)
         session.commit()
         assert row.id is not None

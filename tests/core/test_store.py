@@ -13,6 +13,13 @@ from sqlmodel import Session
 from verifier.audit import AuditBuffer, AuditRecord, query_audit
 from verifier.config import Config
 from verifier.errors import NotFoundError
+from verifier.incidents import (
+    IncidentKind,
+    Severity,
+    list_incidents,
+    record_incident,
+    resolve_incident,
+)
 from verifier.inventory import add_override, list_overrides, revoke_override, sync_tools
 from verifier.policy import Query
 from verifier.snapshot import build_snapshot
@@ -194,3 +201,42 @@ def test_audit_buffer_is_bounded_and_counts_drops(engine: Engine):
     for _ in range(1005):
         buffer.append(record("trivy", "deny", now))
     assert (len(buffer), buffer.dropped) == (1000, 5)
+
+
+def test_incidents_are_deduplicated_and_material_changes_recorded(engine: Engine, config: Config):
+    def record(severity: Severity, detail: dict) -> str:
+        with Session(engine) as session:
+            change = record_incident(
+                session,
+                kind=IncidentKind.TAG_MOVED,
+                tool="aquasecurity/trivy-action",
+                version="0.33.1",
+                severity=severity,
+                summary="tag 0.33.1 moved",
+                detail=detail,
+                dedupe_key="tag-moved:aquasecurity/trivy-action:0.33.1:deadbeef",
+            )
+            session.commit()
+            return change.outcome
+
+    assert record(Severity.HIGH, {"from": "a", "to": "b"}) == "new"
+    assert record(Severity.HIGH, {"to": "b", "from": "a"}) == "unchanged"
+    assert record(Severity.CRITICAL, {"from": "a", "to": "b"}) == "changed"
+    with Session(engine) as session:
+        (incident,) = list_incidents(session)
+        assert incident.severity == "critical"
+        assert resolve_incident(session, incident.dedupe_key)
+        session.commit()
+        assert list_incidents(session) == []
+    assert record(Severity.CRITICAL, {"from": "a", "to": "b"}) == "changed"  # reopened
+
+
+def test_a_manual_block_opens_an_incident(engine: Engine, config: Config):
+    sync_tools(engine, config)
+    block_id = add_override(
+        engine, kind="block", tool="trivy", actor="bob", reason="poisoned", version="0.69.4"
+    )
+    with Session(engine) as session:
+        (incident,) = list_incidents(session)
+    assert (incident.kind, incident.tool, incident.version) == ("manual-block", "trivy", "0.69.4")
+    assert incident.dedupe_key == f"manual-block:{block_id}" and "poisoned" in incident.summary

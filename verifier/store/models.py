@@ -146,3 +146,26 @@ class StoreStateRow(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=64)
     value: int = 0
+
+
+class IncidentRow(SQLModel, table=True):
+    """Something that changed a decision for the worse: the source of alerts.
+
+    `dedupe_key` names the incident stably (the same event seen again maps to the same row);
+    `fingerprint` changes only when the incident changes materially (severity, detail).
+    """
+
+    __tablename__ = "incident"
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(max_length=500, unique=True)
+    kind: str = Field(max_length=32, index=True)
+    tool: str = Field(max_length=200, index=True)
+    version: str | None = Field(default=None, max_length=128)
+    severity: str = Field(max_length=16)  # critical | high | medium | low
+    summary: str = Field(max_length=500)
+    detail_json: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    fingerprint: str = Field(max_length=64)
+    opened_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
