@@ -72,7 +72,9 @@ def test_approve_block_and_tools(runner: CliRunner, server: LiveServer):
     assert approved.exit_code == 0, approved.stderr
     tools = json.loads(invoke(runner, server, "tools", "--json").stdout)
     trivy = next(t for t in tools["tools"] if t["name"] == "trivy")
-    assert trivy["versions"]["0.69.3"] == {"decision": "allow", "reasons": ["override"]}
+    (version,) = trivy["versions"]
+    assert (version["version"], version["decision"]) == ("0.69.3", "allow")
+    assert [reason["code"] for reason in version["reasons"]] == ["override"]
     assert trivy["newest_allowed"] == "0.69.3"
     blocked = invoke(
         runner,
@@ -89,7 +91,7 @@ def test_approve_block_and_tools(runner: CliRunner, server: LiveServer):
     assert blocked.exit_code == 0
     tools = json.loads(invoke(runner, server, "tools", "--json").stdout)
     trivy = next(t for t in tools["tools"] if t["name"] == "trivy")
-    assert trivy["versions"]["0.69.3"]["decision"] == "deny" and trivy["newest_allowed"] is None
+    assert trivy["versions"][0]["decision"] == "deny" and trivy["newest_allowed"] is None
     overrides = json.loads(invoke(runner, server, "overrides", "--json").stdout)
     assert [(o["kind"], o["reason"]) for o in overrides] == [
         ("block", "poisoned"),

@@ -27,8 +27,8 @@ from verifier.audit import query_audit
 from verifier.durations import parse_duration
 from verifier.errors import NotFoundError
 from verifier.inventory import add_override, list_overrides, revoke_override
+from verifier.inventory_view import tool_view
 from verifier.metrics import render_metrics
-from verifier.policy import Query
 from verifier.service import Service
 from verifier.tokens import Scope, TokenInfo, create_token, list_tokens, revoke_token
 
@@ -165,7 +165,7 @@ def create_app(service: Service) -> FastDecisionRoute:
     def tools(_token: Annotated[TokenInfo, Depends(require(Scope.READ))]) -> dict[str, Any]:
         snapshot = service.snapshot_at(datetime.now(UTC))
         return {
-            "tools": [_tool_summary(service, name) for name in sorted(snapshot.tools)],
+            "tools": [tool_view(snapshot, name) for name in sorted(snapshot.tools)],
             "policy_revision": snapshot.revision,
         }
 
@@ -176,7 +176,7 @@ def create_app(service: Service) -> FastDecisionRoute:
         snapshot = service.snapshot_at(datetime.now(UTC))
         if name not in snapshot.tools:
             raise HTTPException(404, f'tool "{name}" is not in the inventory')
-        return _tool_detail(service, name)
+        return tool_view(snapshot, name, detail=True)
 
     @app.get("/v1/overrides", summary="Approvals and blocks in force")
     def overrides(_token: Annotated[TokenInfo, Depends(require(Scope.READ))]) -> dict[str, Any]:
@@ -335,53 +335,3 @@ def _audit_json(row: Any) -> dict[str, Any]:
     out = row.model_dump(mode="json", exclude={"reasons_json"})
     out["reasons"] = orjson.loads(row.reasons_json)
     return out
-
-
-def _tool_summary(service: Service, name: str) -> dict[str, Any]:
-    snapshot = service.snapshot_at(datetime.now(UTC))
-    facts = snapshot.tools[name]
-    return {
-        "name": name,
-        "mode": facts.mode,
-        "approved": list(facts.approved.entries),
-        "newest_allowed": snapshot.newest.get(name),
-        "known_versions": len(facts.releases),
-        "active_blocks": len([b for b in facts.blocks if b.active(snapshot.now)]),
-    }
-
-
-def _tool_detail(service: Service, name: str) -> dict[str, Any]:
-    snapshot = service.snapshot_at(datetime.now(UTC))
-    facts = snapshot.tools[name]
-    versions = sorted(
-        {r.version for r in facts.releases.values()}
-        | {a.version for a in facts.approvals if a.version}
-    )
-    return {
-        **_tool_summary(service, name),
-        "cooldown_seconds": facts.cooldown.total_seconds(),
-        "versions": [
-            {
-                "version": version,
-                "decision": snapshot.answer(Query(name, version)).decision.outcome,
-                "reasons": [
-                    r.to_dict() for r in snapshot.answer(Query(name, version)).decision.reasons
-                ],
-            }
-            for version in versions
-        ],
-        "overrides": [
-            {
-                "id": o.id,
-                "kind": o.kind,
-                "version": o.version,
-                "sha256": o.sha256,
-                "commit": o.commit,
-                "reason": o.reason,
-                "actor": o.actor,
-                "expires_at": o.expires_at.isoformat() if o.expires_at else None,
-            }
-            for o in (*facts.approvals, *facts.blocks)
-            if o.active(snapshot.now)
-        ],
-    }

@@ -15,7 +15,7 @@ from verifier.cli.common import DEFAULT_CONFIG, ConfigOption, JsonOption, actor,
 from verifier.durations import parse_duration
 from verifier.errors import NotFoundError
 from verifier.inventory import add_override, list_overrides, revoke_override, sync_tools
-from verifier.policy import Query
+from verifier.inventory_view import tool_view
 from verifier.snapshot import build_snapshot
 
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -46,30 +46,7 @@ def tools(config_path: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = Fals
     engine = open_store(config)
     sync_tools(engine, config)
     snapshot = build_snapshot(engine, config)
-    rows: list[dict[str, Any]] = []
-    for name in sorted(snapshot.tools):
-        facts = snapshot.tools[name]
-        versions = sorted(
-            {r.version for r in facts.releases.values()}
-            | {a.version for a in facts.approvals if a.version and a.active(snapshot.now)}
-        )
-        statuses = {}
-        for version in versions:
-            answer = snapshot.answer(Query(name, version)).decision
-            statuses[version] = {
-                "decision": answer.outcome,
-                "reasons": [reason.code for reason in answer.reasons],
-            }
-        rows.append(
-            {
-                "name": name,
-                "mode": facts.mode,
-                "approved": facts.approved.describe(),
-                "newest_allowed": snapshot.newest.get(name),
-                "versions": statuses,
-                "blocks": len([b for b in facts.blocks if b.active(snapshot.now)]),
-            }
-        )
+    rows = [tool_view(snapshot, name, detail=True) for name in sorted(snapshot.tools)]
     if as_json:
         print(json.dumps({"tools": rows, "policy_revision": snapshot.revision}, indent=2))
         return
@@ -78,20 +55,18 @@ def tools(config_path: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = Fals
         table.add_column(column)
     colours = {"allow": "green", "warn": "yellow", "deny": "red"}
     for row in rows:
-        versions_text = (
-            "\n".join(
-                f"[{colours[s['decision']]}]{v} {s['decision']}[/] {' '.join(s['reasons'])}"
-                for v, s in row["versions"].items()
-            )
-            or "[dim]none seen yet[/]"
-        )
+        lines = [
+            f"[{colours[v['decision']]}]{v['version']} {v['decision']}[/] "
+            + " ".join(reason["code"] for reason in v["reasons"])
+            for v in row["versions"]
+        ]
         table.add_row(
             row["name"],
             row["mode"],
-            row["approved"],
+            ", ".join(row["approved"]) or "any verified",
             row["newest_allowed"] or "-",
-            versions_text,
-            str(row["blocks"] or ""),
+            "\n".join(lines) or "[dim]none seen yet[/]",
+            str(row["active_blocks"] or ""),
         )
     console.print(table)
 
