@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from pathlib import Path
+from typing import Annotated, Literal
 
 import typer
 from rich.table import Table
@@ -109,14 +110,14 @@ def block(
 
 
 def _apply(
-    kind: str,
+    kind: Literal["approve", "block"],
     tool: str,
     version: str | None,
     sha256: str | None,
     commit: str | None,
     reason: str,
     expires: str | None,
-    config_path: Any,
+    config_path: Path,
 ) -> None:
     if not reason.strip():
         raise fail("--reason is required: say why, it is shown in every decision it affects")
@@ -126,7 +127,7 @@ def _apply(
     try:
         override_id = add_override(
             engine,
-            kind=kind,  # type: ignore[arg-type]
+            kind=kind,
             tool=tool,
             actor=actor(),
             reason=reason,
