@@ -6,7 +6,7 @@ strongest finding decides. Anything not positively verified is never "allow".
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -96,6 +96,23 @@ class ToolFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class AdvisoryHit:
+    """An advisory that affects the queried version, already weighed against the policy.
+
+    `action` is "deny" (at or above the configured severity, malicious, known exploited) or
+    "warn"; `waiver` names the operator's waiver that turns it into an `override`.
+    """
+
+    advisory_id: str
+    aliases: tuple[str, ...]
+    severity: str | None
+    action: Literal["deny", "warn"]
+    summary: str
+    detail: str
+    waiver: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     severity: Severity
     reason: Reason
@@ -120,6 +137,7 @@ class _Context:
     release: ReleaseFacts | None
     approvals: tuple[Override, ...]
     now: datetime
+    advisories: tuple[AdvisoryHit, ...]
 
     def known_digests(self) -> set[str]:
         """The digests toolgate verified (or an operator approved) for what the runner asks."""
@@ -265,8 +283,27 @@ def _cooldown(ctx: _Context) -> Iterator[Finding]:
         )
 
 
+def _advisories(ctx: _Context) -> Iterator[Finding]:
+    for hit in ctx.advisories:
+        names = ", ".join((hit.advisory_id, *hit.aliases))
+        if hit.waiver is not None:
+            yield Finding("info", Reason("override", detail=f"{names} waived: {hit.waiver}"))
+            continue
+        found = f"{names} ({(hit.severity or 'unknown severity').lower()}): {hit.summary}"
+        yield Finding(
+            hit.action, Reason("advisory", "no advisory affecting this version", found, hit.detail)
+        )
+
+
 Rule = Callable[[_Context], Iterator[Finding]]
-RULES: tuple[Rule, ...] = (_manual_blocks, _release_state, _approved_versions, _digest, _cooldown)
+RULES: tuple[Rule, ...] = (
+    _manual_blocks,
+    _release_state,
+    _approved_versions,
+    _digest,
+    _cooldown,
+    _advisories,
+)
 
 
 def time_boundaries(tool: ToolFacts, now: datetime) -> Iterator[datetime]:
@@ -281,9 +318,16 @@ def time_boundaries(tool: ToolFacts, now: datetime) -> Iterator[datetime]:
 
 
 def decide(
-    query: Query, tool: ToolFacts | None, unknown: Literal["deny", "warn"], now: datetime
+    query: Query,
+    tool: ToolFacts | None,
+    unknown: Literal["deny", "warn"],
+    now: datetime,
+    advisories: Sequence[AdvisoryHit] = (),
 ) -> Decision:
-    """Answer `query` from the facts; `unknown` is the policy for tools not in the inventory."""
+    """Answer `query` from the facts; `unknown` is the policy for tools not in the inventory.
+
+    `advisories` are the advisories affecting the queried version (see `AdvisoryHit`).
+    """
     if tool is None:
         reason = Reason("not-in-inventory", "a tool configured in the inventory", query.tool)
         outcome: Outcome = "deny" if unknown == "deny" else "warn"
@@ -294,7 +338,7 @@ def decide(
         for a in tool.approvals
         if a.active(now) and a.version is not None and canonical_version(a.version) == version
     )
-    ctx = _Context(query, tool, tool.releases.get(version), approvals, now)
+    ctx = _Context(query, tool, tool.releases.get(version), approvals, now, tuple(advisories))
     findings = [finding for rule in RULES for finding in rule(ctx)]
     denies = [f.reason for f in findings if f.severity == "deny"]
     warns = [f.reason for f in findings if f.severity == "warn"]
@@ -320,13 +364,17 @@ def decide(
     )
 
 
-def newest_allowed(tool: ToolFacts, now: datetime) -> str | None:
+def newest_allowed(
+    tool: ToolFacts,
+    now: datetime,
+    advisories: Callable[[str], Sequence[AdvisoryHit]] = lambda _version: (),
+) -> str | None:
     """The newest known version that is allowed outright now (a runner's fallback)."""
     candidates = {release.version for release in tool.releases.values()}
     candidates.update(a.version for a in tool.approvals if a.version and a.active(now))
     parsed = [(parse_version(v), v) for v in candidates]
     for _, version in sorted(((p, v) for p, v in parsed if p is not None), reverse=True):
-        decision = decide(Query(tool.name, version), tool, "deny", now)
+        decision = decide(Query(tool.name, version), tool, "deny", now, advisories(version))
         if decision.outcome == "allow":
             return version
     return None

@@ -6,7 +6,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from verifier.policy import Override, Query, Reason, ReleaseFacts, ToolFacts, decide, newest_allowed
+from verifier.policy import (
+    AdvisoryHit,
+    Override,
+    Query,
+    Reason,
+    ReleaseFacts,
+    ToolFacts,
+    decide,
+    newest_allowed,
+)
 from verifier.versioning import ApprovedVersions
 
 NOW = datetime(2026, 3, 19, 21, 0, tzinfo=UTC)
@@ -264,3 +273,39 @@ def test_reason_serialises_without_empty_fields():
         "expected": "x",
         "eligible_at": "2026-03-22T00:00:00Z",
     }
+
+
+def hit(action: str = "deny", waiver: str | None = None) -> AdvisoryHit:
+    return AdvisoryHit(
+        "GHSA-69fq-xp46-6x23",
+        ("CVE-2026-33634", "GO-2026-4919"),
+        "CRITICAL",
+        action,  # type: ignore[arg-type]
+        "Trivy release 0.69.4 contains malicious code",
+        "affected: introduced 0.69.4, fixed 0.69.5",
+        waiver,
+    )
+
+
+def test_an_advisory_at_or_above_the_threshold_denies():
+    decision = decide(Query("trivy", "0.69.3"), tool(release("0.69.3")), "deny", NOW, [hit()])
+    assert (decision.outcome, codes(decision)) == ("deny", ["advisory"])
+    assert "GHSA-69fq-xp46-6x23, CVE-2026-33634" in (decision.reasons[0].found or "")
+
+
+def test_an_advisory_below_the_threshold_warns():
+    decision = decide(Query("trivy", "0.69.3"), tool(release("0.69.3")), "deny", NOW, [hit("warn")])
+    assert (decision.outcome, decision.would_deny, codes(decision)) == ("warn", False, ["advisory"])
+
+
+def test_a_waived_advisory_is_an_override_and_allows():
+    waived = hit(waiver="alice until 2026-04-01: GO-2026-4919 reads every later version as bad")
+    decision = decide(Query("trivy", "0.69.3"), tool(release("0.69.3")), "deny", NOW, [waived])
+    assert (decision.outcome, codes(decision)) == ("allow", ["override"])
+    assert "waived" in (decision.reasons[0].detail or "")
+
+
+def test_newest_allowed_skips_versions_with_advisories():
+    facts = tool(release("0.69.3"), release("0.69.4"))
+    affected = {"0.69.4": [hit()]}
+    assert newest_allowed(facts, NOW, lambda v: affected.get(v, ())) == "0.69.3"
