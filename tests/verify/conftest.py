@@ -13,6 +13,8 @@ from typer.testing import CliRunner
 import verifier.cli.verify_cmd  # noqa: F401  (registers the commands on the shared app)
 from verifier.cli.app import app
 
+from ..sigstore_ca import SigningAuthority
+
 FIXTURES = Path("/work/shared/fixtures")
 SIGSTORE = FIXTURES / "sigstore"
 CHECKSUMS = FIXTURES / "github" / "checksums"
@@ -45,3 +47,15 @@ def toolgate() -> Any:
         return CliResult(result.exit_code, result.stdout, result.stderr)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def authority() -> SigningAuthority:
+    """A fresh test Sigstore (Fulcio, CT log, Rekor) for the whole session."""
+    return SigningAuthority()
+
+
+@pytest.fixture(scope="session")
+def authority_root(authority: SigningAuthority, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The authority's trusted_root.json on disk."""
+    return authority.write_trusted_root(tmp_path_factory.mktemp("ca") / "trusted_root.json")
