@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -22,6 +22,7 @@ from pydantic import (
     PlainSerializer,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from verifier.durations import format_duration, parse_duration
@@ -164,6 +165,33 @@ class ToolConfig(_Model):
     signature: SignatureConfig | None = None
     attestations: Literal["required", "optional", "off"] = "optional"
     advisories: list[str] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list)
+
+    @field_validator("advisories")
+    @classmethod
+    def _check_advisory_packages(cls, value: list[str]) -> list[str]:
+        for item in value:
+            ecosystem, sep, package = item.partition(":")
+            if not sep or not ecosystem.strip() or not package.strip():
+                raise ValueError(
+                    f'"{item}" is not ECOSYSTEM:PACKAGE (e.g. "Go:github.com/aquasecurity/trivy")'
+                )
+        return value
+
+    @field_validator("keywords")
+    @classmethod
+    def _check_keywords(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f'"{pattern}" is not a valid regular expression: {exc}') from None
+        return value
+
+    @property
+    def advisory_packages(self) -> tuple[tuple[str, str], ...]:
+        """(ecosystem, package) pairs under which advisories name this tool."""
+        return tuple(tuple(item.split(":", 1)) for item in self.advisories)  # type: ignore[misc]
 
     @field_validator("name")
     @classmethod
@@ -198,6 +226,52 @@ class ToolConfig(_Model):
         return items
 
 
+class AdvisoryPolicyConfig(_Model):
+    """`[advisories]`: how matched advisories weigh in decisions."""
+
+    deny_severity: Literal["critical", "high", "medium", "low"] = "high"
+
+
+class FeedConfig(_Model):
+    """One `[[feed]]`: an advisory source synced on a schedule."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+    type: Literal["osv", "osv-zip", "osv-api", "ghsa", "rss", "kev"]
+    url: str | None = None
+    path: str | None = None
+    interval: Duration = timedelta(hours=1)
+    max_age: Duration = timedelta(hours=24)
+    ecosystem: str | None = None
+    token_file: str | None = None
+
+    @model_validator(mode="after")
+    def _one_location(self) -> FeedConfig:
+        if (self.url is None) == (self.path is None):
+            raise ValueError("give exactly one of url or path")
+        if self.url is not None and not re.match(r"^https?://\S+$", self.url):
+            raise ValueError(f'"{self.url}" is not an http(s) URL')
+        return self
+
+
+class WaiverConfig(_Model):
+    """One `[[waiver]]`: an advisory an operator decided does not apply, until it expires."""
+
+    advisory: str = Field(min_length=3, max_length=100)
+    tool: str
+    versions: list[str] = Field(default_factory=list)
+    reason: str = Field(min_length=1)
+    expires: datetime
+
+    @field_validator("expires", mode="before")
+    @classmethod
+    def _as_datetime(cls, value: Any) -> Any:
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return datetime(value.year, value.month, value.day, tzinfo=UTC)
+        if isinstance(value, datetime) and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
 class Config(_Model):
     """The whole validated configuration."""
 
@@ -208,7 +282,10 @@ class Config(_Model):
     policy: PolicyConfig = PolicyConfig()
     github: GitHubConfig = GitHubConfig()
     audit: AuditConfig = AuditConfig()
+    advisories: AdvisoryPolicyConfig = AdvisoryPolicyConfig()
     tools: list[ToolConfig] = Field(default_factory=list, alias="tool")
+    feeds: list[FeedConfig] = Field(default_factory=list, alias="feed")
+    waivers: list[WaiverConfig] = Field(default_factory=list, alias="waiver")
 
     @property
     def store_url(self) -> str:
@@ -247,20 +324,32 @@ def load_config(path: Path) -> Config:
         config = Config.model_validate({**raw, "source_path": path, "state_dir": resolved_state})
     except ValidationError as exc:
         raise ConfigError(_describe(path, locations, exc)) from None
-    duplicates = _duplicate_tools(config)
-    if duplicates:
-        index, name = duplicates
-        line = locations.line_of(("tool", index, "name"))
-        raise ConfigError(f'{path}:{line}: tool[{index}].name: "{name}" is configured twice')
+    for key, names in (
+        ("tool", [t.name for t in config.tools]),
+        ("feed", [f.name for f in config.feeds]),
+    ):
+        if (duplicate := _first_duplicate(names)) is not None:
+            line = locations.line_of((key, duplicate, "name"))
+            raise ConfigError(
+                f'{path}:{line}: {key}[{duplicate}].name: "{names[duplicate]}" is configured twice'
+            )
+    tool_names = {tool.name for tool in config.tools}
+    for index, waiver in enumerate(config.waivers):
+        if waiver.tool not in tool_names:
+            line = locations.line_of(("waiver", index, "tool"))
+            raise ConfigError(
+                f'{path}:{line}: waiver[{index}].tool: "{waiver.tool}" is not a [[tool]]'
+            )
     return config
 
 
-def _duplicate_tools(config: Config) -> tuple[int, str] | None:
+def _first_duplicate(names: list[str]) -> int | None:
+    """The index of the first name that appeared before, if any."""
     seen: set[str] = set()
-    for index, tool in enumerate(config.tools):
-        if tool.name in seen:
-            return index, tool.name
-        seen.add(tool.name)
+    for index, name in enumerate(names):
+        if name in seen:
+            return index
+        seen.add(name)
     return None
 
 

@@ -166,3 +166,64 @@ def test_invalid_durations(text: str):
 def test_duration_formatting_round_trips(seconds: int):
     value = timedelta(seconds=seconds)
     assert parse_duration(format_duration(value)) == value
+
+
+FEEDS = """\
+[[tool]]
+name = "trivy"
+source = "github:aquasecurity/trivy"
+advisories = ["Go:github.com/aquasecurity/trivy"]
+keywords = ["(?i)\\\\btrivy\\\\b"]
+
+[advisories]
+deny_severity = "medium"
+
+[[feed]]
+name = "osv-go"
+type = "osv-zip"
+url = "https://osv-vulnerabilities.storage.googleapis.com/Go/all.zip"
+
+[[feed]]
+name = "local"
+type = "osv"
+path = "advisories"
+max_age = "2h"
+
+[[waiver]]
+advisory = "GO-2026-4919"
+tool = "trivy"
+versions = [">=0.69.5"]
+reason = "GO-2026-4919 has no fix event: read literally it marks every later trivy"
+expires = 2026-12-31
+"""
+
+
+def test_feeds_waivers_and_advisory_packages_load(tmp_path: Path):
+    config = load_config(write(tmp_path, FEEDS))
+    assert config.tools[0].advisory_packages == (("Go", "github.com/aquasecurity/trivy"),)
+    assert [(f.name, f.type) for f in config.feeds] == [("osv-go", "osv-zip"), ("local", "osv")]
+    assert config.feeds[1].max_age == timedelta(hours=2)
+    assert config.advisories.deny_severity == "medium"
+    assert config.waivers[0].expires.tzinfo is not None
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (('advisories = ["Go:github.com', 'advisories = ["github.com'), ":4: tool[0].advisories:"),
+        (('"(?i)\\\\btrivy\\\\b"', '"(unclosed"'), ":5: tool[0].keywords:"),
+        (
+            ('path = "advisories"', 'path = "a"\nurl = "https://x"'),
+            ":15: feed[1]: give exactly one",
+        ),
+        (('type = "osv-zip"', 'type = "csv"'), ":12: feed[0].type:"),
+        (('name = "local"', 'name = "osv-go"'), ':16: feed[1].name: "osv-go" is configured twice'),
+        (('tool = "trivy"\nversions', 'tool = "tivy"\nversions'), ':23: waiver[0].tool: "tivy"'),
+        (("expires = 2026-12-31\n", ""), ":21: waiver[0].expires: Field required"),
+    ],
+)
+def test_feed_and_waiver_errors_name_line_and_key(
+    tmp_path: Path, change: tuple[str, str], expected: str
+):
+    assert change[0] in FEEDS
+    assert expected in error_of(tmp_path, FEEDS.replace(*change))
