@@ -22,7 +22,7 @@ from pathlib import Path
 
 import httpx
 
-from verifier.verify import Limits, download
+from verifier.verify import DownloadLimits, download
 
 THROUGHPUT_TARGET = 0.50
 RSS_TARGET_MB = 64
@@ -101,7 +101,7 @@ def main() -> int:
                     f"http://127.0.0.1:{port}/asset.bin",
                     dest,
                     allowed_hosts=(),
-                    limits=Limits(max_bytes=size),
+                    limits=DownloadLimits(max_bytes=size),
                 )
                 download_s = time.perf_counter() - start
             rss_growth = peak_rss_mb() - rss_before

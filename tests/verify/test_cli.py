@@ -143,7 +143,11 @@ def test_explain_prints_claims_in_config_terms(toolgate) -> None:
     assert report["claims"]["sha"] == "d8b4a6445f38c48b9137a8099706d9b8073146e4"
     assert report["claims"]["trigger"] == "release"
     assert report["claims"]["runner_environment"] == "github-hosted"
-    assert report["log"] == {"log_index": 79605083, "entry_kind": "hashedrekord 0.0.1"}
+    assert report["log"] == {
+        "log_index": 79605083,
+        "entry_kind": "hashedrekord 0.0.1",
+        "integrated_time": "2024-03-19T22:41:16+00:00",
+    }
     table = toolgate("explain", bundle)
     assert table.exit_code == 0
     assert "not verified" in table.stdout and "trailofbits/rfc8785.py" in table.stdout

@@ -15,8 +15,8 @@ import pytest
 
 from verifier.verify import (
     DownloadError,
+    DownloadLimits,
     HTTPStatus,
-    Limits,
     RedirectNotAllowed,
     Timeout,
     TooLarge,
@@ -129,10 +129,10 @@ def client() -> Iterator[httpx.Client]:
         yield c
 
 
-LIMITS = Limits(max_bytes=4 * len(BODY), timeout=0.5, deadline=30)
+LIMITS = DownloadLimits(max_bytes=4 * len(BODY), timeout=0.5, deadline=30)
 
 
-def get(client: httpx.Client, url: str, dest: Path, limits: Limits = LIMITS, **kw):
+def get(client: httpx.Client, url: str, dest: Path, limits: DownloadLimits = LIMITS, **kw):
     return download(client, url, dest, allowed_hosts={"localhost"}, limits=limits, **kw)
 
 
@@ -173,7 +173,7 @@ def test_failures_leave_no_file(server, client, tmp_path, path, error, message) 
 
 def test_whole_download_deadline(server, client, tmp_path) -> None:
     with pytest.raises(Timeout, match="took longer"):
-        get(client, f"{server}/trickle", tmp_path, Limits(len(BODY), timeout=5, deadline=1))
+        get(client, f"{server}/trickle", tmp_path, DownloadLimits(len(BODY), timeout=5, deadline=1))
     assert list(tmp_path.iterdir()) == []
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import socket
 from datetime import UTC, datetime
 
 import pytest
@@ -30,8 +31,11 @@ WHEEL_ID = f"{WORKFLOW}@refs/tags/v0.1.2"
 GHA = "https://token.actions.githubusercontent.com"
 
 
+PRODUCTION = instance_verifier(Instance.PRODUCTION)
+
+
 def verify(policy: IdentityPolicy, bundle: bytes | None = WHEEL_BUNDLE, sha256: str = WHEEL_SHA256):
-    return verify_signature(sha256, bundle, policy, instance_verifier(Instance.PRODUCTION))
+    return verify_signature(sha256, bundle, policy, PRODUCTION)
 
 
 def one(**kw: object) -> IdentityPolicy:
@@ -117,7 +121,7 @@ def test_any_of_several_identities() -> None:
     other = AcceptedIdentity("https://accounts.google.com", san="someone@example.com")
     result = verify(IdentityPolicy((other, old)))
     assert isinstance(result, Rejected)
-    assert "closest accepted identity" in result.failure.detail
+    assert "(closest accepted identity)" in result.failure.detail
     assert result.failure.found == f"identity={WHEEL_ID}"  # `old` differs in the SAN only
 
 
@@ -188,3 +192,27 @@ def test_invalid_identities_are_refused(kw: dict, message: str) -> None:
 def test_empty_policy_is_refused() -> None:
     with pytest.raises(PolicyError, match="trust every signer"):
         IdentityPolicy(())
+
+
+def test_offline_roots_need_no_network_and_no_cache(monkeypatch, tmp_path) -> None:
+    """Offline verifiers start from the roots embedded in sigstore, with an empty cache and
+    every outgoing connection refused."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("network access attempted")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    production = instance_verifier(Instance.PRODUCTION)
+    result = verify_signature(WHEEL_SHA256, WHEEL_BUNDLE, one(san=WHEEL_ID), production)
+    assert isinstance(result, Verified)
+    staging_case = SIGSTORE / "spy-staging-v0.3-email" / "bundle_v3.txt"
+    result = verify_signature(
+        hashlib.sha256(staging_case.read_bytes()).hexdigest(),
+        staging_case.with_name("bundle_v3.txt.sigstore").read_bytes(),
+        one(san="william@yossarian.net", issuer="https://github.com/login/oauth"),
+        instance_verifier(Instance.STAGING),
+    )
+    assert isinstance(result, Verified)

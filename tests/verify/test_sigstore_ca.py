@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from verifier.verify import (
     Verified,
     file_verifier,
     verify_attestation,
+    verify_bundle,
     verify_signature,
 )
 
@@ -250,3 +253,43 @@ def test_cli_on_fresh_bundles(toolgate, authority, authority_root, tmp_path) -> 
     explained = toolgate("explain", f"{artifact}.sigstore.json", "--json").json()["claims"]
     assert explained["identity"] == SIGNER.san
     assert explained["workflow"].endswith("release.yaml@refs/tags/v0.69.3")
+
+
+# Fields that are hints or optional: replacing them leaves a bundle that still verifies.
+UNAUTHENTICATED = {
+    ("messageSignature", "messageDigest"),
+    ("verificationMaterial", "timestampVerificationData"),
+    ("dsseEnvelope", "signatures", 0, "keyid"),
+}
+REPLACEMENTS = (None, 0, -1, 10**30, "", "AAAA", "!!", [], {})
+
+
+def _paths(node: object, prefix: tuple = ()):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield (*prefix, key)
+            yield from _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield (*prefix, index)
+            yield from _paths(value, (*prefix, index))
+
+
+@pytest.mark.parametrize("kind", ["signature", "attestation"])
+def test_every_field_replaced_fails_closed(authority, verifier, kind: str) -> None:
+    """Each field of a good bundle, replaced by a wrong value, gives a Rejected (never an
+    exception), except the fields sigstore treats as hints."""
+    if kind == "signature":
+        original = json.loads(authority.sign_artifact(DATA, SIGNER))
+    else:
+        original = json.loads(authority.sign_statement(_provenance(SHA256), SIGNER))
+    for path in _paths(original):
+        for replacement in REPLACEMENTS:
+            bundle = copy.deepcopy(original)
+            parent = bundle
+            for key in path[:-1]:
+                parent = parent[key]
+            parent[path[-1]] = replacement
+            result = verify_bundle(SHA256, json.dumps(bundle).encode(), POLICY, verifier)
+            if path not in UNAUTHENTICATED:
+                assert isinstance(result, Rejected), (path, replacement)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -97,8 +97,12 @@ def explain(
         raise fail(f"{bundle}: {loaded.describe()}")
     claims = _config_terms(claims_from_certificate(loaded.signing_certificate))
     entry = loaded.log_entry._inner
-    kind = f"{entry.kind_version.kind} {entry.kind_version.version}"
-    log = {"log_index": int(entry.log_index), "entry_kind": kind}
+    log: dict[str, Any] = {
+        "log_index": int(entry.log_index),
+        "entry_kind": f"{entry.kind_version.kind} {entry.kind_version.version}",
+    }
+    if entry.integrated_time:
+        log["integrated_time"] = datetime.fromtimestamp(entry.integrated_time, UTC).isoformat()
     if as_json:
         console.print_json(data={"claims": claims, "log": log, "verified": False})
         return
@@ -141,7 +145,7 @@ def _read_bundle(bundle: Path | None, artifact: str, *, digest_only: bool) -> by
     for suffix in _BUNDLE_SUFFIXES:
         candidate = Path(artifact + suffix)
         if candidate.is_file():
-            return candidate.read_bytes()
+            return _read_bundle(candidate, artifact, digest_only=False)
     return None
 
 

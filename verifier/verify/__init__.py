@@ -14,7 +14,7 @@ from verifier.verify.attestations import (
 from verifier.verify.checksums import ChecksumEntry, Checksums, check_digest, parse_checksums
 from verifier.verify.claims import CertificateClaims, claims_from_certificate
 from verifier.verify.digests import Digests, hash_file
-from verifier.verify.download import Downloaded, Limits, download
+from verifier.verify.download import Downloaded, DownloadLimits, download
 from verifier.verify.errors import (
     AssetNotListed,
     ChecksumError,
@@ -47,12 +47,12 @@ __all__ = [
     "ClaimExpectations",
     "Digests",
     "DownloadError",
+    "DownloadLimits",
     "Downloaded",
     "Failure",
     "HTTPStatus",
     "IdentityPolicy",
     "Instance",
-    "Limits",
     "PolicyError",
     "Provenance",
     "ProvenanceExpectations",

@@ -154,7 +154,7 @@ def _check_provenance(
     ]
     if not mismatches:
         return None
-    return mismatch_failure("the provenance names another builder or source (", mismatches)
+    return mismatch_failure("the provenance names another builder or source", mismatches)
 
 
 def _mapping(value: object) -> dict[str, Any]:

@@ -37,7 +37,7 @@ class Downloaded:
 
 
 @dataclass(frozen=True)
-class Limits:
+class DownloadLimits:
     """Bounds of one download."""
 
     max_bytes: int
@@ -52,7 +52,7 @@ def download(
     dest_dir: Path,
     *,
     allowed_hosts: Collection[str],
-    limits: Limits,
+    limits: DownloadLimits,
     name: str | None = None,
 ) -> Downloaded:
     """Download `url` into `dest_dir/name` (default: the URL's file name).
@@ -83,7 +83,7 @@ def _fetch(
     url: str,
     out: BinaryIO,
     allowed_hosts: Collection[str],
-    limits: Limits,
+    limits: DownloadLimits,
     started: float,
 ) -> Digests:
     origin = httpx.URL(url)
@@ -127,7 +127,9 @@ def _redirect_target(
     return target
 
 
-def _receive(response: httpx.Response, out: BinaryIO, limits: Limits, started: float) -> Digests:
+def _receive(
+    response: httpx.Response, out: BinaryIO, limits: DownloadLimits, started: float
+) -> Digests:
     announced = response.headers.get("content-length")
     expected = int(announced) if announced and announced.isdigit() else None
     if expected is not None and expected > limits.max_bytes:

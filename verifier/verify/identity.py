@@ -92,9 +92,9 @@ class IdentityPolicy:
         if any(not m for m in per_identity):
             return None
         closest = min(per_identity, key=len)
-        prefix = "" if len(self.accepted) == 1 else "closest accepted identity: "
+        closest_of = "" if len(self.accepted) == 1 else " (closest accepted identity)"
         return mismatch_failure(
-            f"the signature is valid but the signer is not accepted ({prefix}", closest
+            f"the signature is valid but the signer is not accepted{closest_of}", closest
         )
 
 
@@ -102,7 +102,7 @@ def mismatch_failure(what: str, mismatches: list[Mismatch]) -> Failure:
     """An identity-mismatch failure listing each differing claim, expected vs found."""
     return Failure(
         Reason.IDENTITY_MISMATCH,
-        what + ", ".join(m.claim for m in mismatches) + " differ)",
+        f"{what}; mismatched: {', '.join(m.claim for m in mismatches)}",
         expected="; ".join(f"{m.claim}={m.expected}" for m in mismatches),
         found="; ".join(f"{m.claim}={m.found}" for m in mismatches),
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from enum import StrEnum
-from functools import cache
 from pathlib import Path
 
 from sigstore.errors import Error as SigstoreError
@@ -26,22 +25,17 @@ class Instance(StrEnum):
 def instance_verifier(
     instance: Instance = Instance.PRODUCTION, *, offline: bool = True
 ) -> Verifier:
-    """A Verifier for a public-good instance.
+    """A Verifier for a public-good instance (build it once and keep it).
 
     Offline (the default) uses the trust root embedded in `sigstore` (or a newer one a
     previous online run cached) and makes no network request; online refreshes it via TUF.
     """
     try:
-        return _instance_verifier(instance, offline)
+        if instance is Instance.STAGING:
+            return Verifier.staging(offline=offline)
+        return Verifier.production(offline=offline)
     except SigstoreError as exc:
         raise TrustRootError(f"cannot load the Sigstore {instance} trust root: {exc}") from exc
-
-
-@cache
-def _instance_verifier(instance: Instance, offline: bool) -> Verifier:
-    if instance is Instance.STAGING:
-        return Verifier.staging(offline=offline)
-    return Verifier.production(offline=offline)
 
 
 def file_verifier(path: Path) -> Verifier:
