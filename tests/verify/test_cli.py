@@ -113,6 +113,7 @@ def test_asset_missing_from_checksums(toolgate, release: Path) -> None:
         ([*SIGNER, "--bundle", "/nonexistent/bundle.json"], "cannot read bundle"),
         ([*SIGNER, "--trusted-root", "/nonexistent/root.json"], "cannot read trusted root"),
         ([*SIGNER, "--checksums", "/nonexistent/sums"], "cannot read checksums file"),
+        ([*SIGNER, "--staging", "--trusted-root", "/x.json"], "either --trusted-root or --staging"),
     ],
 )
 def test_usage_errors_exit_2(toolgate, release: Path, args: list[str], message: str) -> None:

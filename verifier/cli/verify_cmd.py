@@ -116,6 +116,8 @@ def explain(
 
 def _verifier(trusted_root: Path | None, staging: bool, offline: bool) -> Verifier:
     if trusted_root is not None:
+        if staging:
+            raise fail("give either --trusted-root or --staging, not both")
         return file_verifier(trusted_root)
     return instance_verifier(Instance.STAGING if staging else Instance.PRODUCTION, offline=offline)
 
