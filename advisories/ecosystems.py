@@ -26,6 +26,8 @@ ORDERINGS: dict[str, Ordering] = {
     "Go": GO,
     "npm": SEMVER,
     "crates.io": SEMVER,
+    "Pub": SEMVER,
+    "Hex": SEMVER,
     "GitHub Actions": GITHUB_ACTIONS,
     "Maven": MAVEN,
 }

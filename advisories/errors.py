@@ -35,7 +35,11 @@ class ParseError(AdvisoryError):
 
 
 class FetchError(AdvisoryError):
-    """An online source answered with an error or could not be reached."""
+    """An online source answered with an error (``status``) or could not be reached (None)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        self.status = status
+        super().__init__(message)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ import orjson
 import sqlalchemy as sa
 
 from .errors import SkippedRecord
+from .feeds import FeedHit
 from .match import AdvisoryIndex
 from .model import Advisory, advisory_from_dict, digest
 
@@ -96,6 +97,7 @@ feed_hit_table = sa.Table(
     sa.Column("feed", sa.String(255), nullable=False),
     sa.Column("entry_id", sa.Text, nullable=False),
     sa.Column("tool", sa.String(255), nullable=False),
+    sa.Column("pattern", sa.Text, nullable=False),
     sa.Column("title", sa.Text, nullable=False),
     sa.Column("link", sa.Text),
     sa.Column("published", _TS),
@@ -341,3 +343,68 @@ def kev_added(engine: sa.Engine) -> dict[str, date]:
 def load_index(engine: sa.Engine) -> AdvisoryIndex:
     """Build the match index from every stored advisory and the stored KEV catalogue."""
     return AdvisoryIndex(iter_advisories(engine), known_exploited=known_exploited_ids(engine))
+
+
+def stored_versions(engine: sa.Engine, ids: Sequence[str]) -> dict[str, tuple[str, datetime]]:
+    """(content hash, modified) of each stored id among ``ids``."""
+    with engine.connect() as conn:
+        return _stored(conn, ids)
+
+
+def save_feed_hits(conn: sa.Connection, hits: Sequence[FeedHit], now: datetime) -> int:
+    """Store hits not seen before (by feed, entry id, tool); returns how many were new."""
+    if not hits:
+        return 0
+    table = feed_hit_table
+    known = set(
+        conn.execute(
+            sa.select(table.c.entry_id, table.c.tool).where(
+                table.c.feed == hits[0].feed, table.c.entry_id.in_({h.entry_id for h in hits})
+            )
+        ).tuples()
+    )
+    fresh = {(h.entry_id, h.tool): h for h in hits if (h.entry_id, h.tool) not in known}
+    if fresh:
+        conn.execute(
+            sa.insert(table),
+            [
+                {
+                    "feed": h.feed,
+                    "entry_id": h.entry_id,
+                    "tool": h.tool,
+                    "pattern": h.pattern,
+                    "title": h.title,
+                    "link": h.link,
+                    "published": h.published,
+                    "version_hints": orjson.dumps(list(h.version_hints)).decode(),
+                    "first_seen_at": now,
+                }
+                for h in fresh.values()
+            ],
+        )
+    return len(fresh)
+
+
+def feed_hits(engine: sa.Engine, feed: str | None = None) -> list[tuple[FeedHit, datetime]]:
+    """Stored hits (with when each was first seen), oldest first."""
+    query = sa.select(feed_hit_table).order_by(feed_hit_table.c.id)
+    if feed is not None:
+        query = query.where(feed_hit_table.c.feed == feed)
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return [
+        (
+            FeedHit(
+                feed=r.feed,
+                entry_id=r.entry_id,
+                link=r.link,
+                title=r.title,
+                published=_utc(r.published),
+                tool=r.tool,
+                pattern=r.pattern,
+                version_hints=tuple(orjson.loads(r.version_hints)),
+            ),
+            _utc(r.first_seen_at),
+        )
+        for r in rows
+    ]

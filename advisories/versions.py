@@ -4,8 +4,8 @@ Each ordering turns a version string into a sort key; keys of one ordering compa
 Invalid strings raise :class:`~advisories.errors.VersionError`. Supported:
 
 - ``PyPI``: PEP 440 through :mod:`packaging`.
-- ``SemVer`` (npm, crates.io, OSV ``SEMVER`` ranges): SemVer 2.0.0 precedence, build metadata
-  ignored; a leading ``v`` or ``=`` is accepted as npm's loose parser does.
+- ``SemVer`` (npm, crates.io, Pub, Hex, OSV ``SEMVER`` ranges): SemVer 2.0.0 precedence, build
+  metadata ignored; a leading ``v`` or ``=`` is accepted as npm's loose parser does.
 - ``Go``: SemVer with an optional ``v`` prefix; pseudo-versions are SemVer pre-releases and
   ``+incompatible`` is build metadata, so both order as the Go toolchain orders them. Missing
   minor/patch parts count as 0 because GitHub's Go records use tags such as ``0.93``.
