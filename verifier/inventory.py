@@ -75,16 +75,17 @@ def _asdict(report: SyncReport) -> dict[str, list[str]]:
 def add_override(
     engine: Engine,
     *,
-    kind: Literal["approve", "block"],
+    kind: Literal["approve", "block", "waive"],
     tool: str,
     actor: str,
     reason: str,
     version: str | None = None,
     sha256: str | None = None,
     commit: str | None = None,
+    advisory: str | None = None,
     expires_in: timedelta | None = None,
 ) -> int:
-    """Record an approval or a block; it takes effect at the next snapshot. Returns its id."""
+    """Record an approval, block or waiver; it takes effect at the next snapshot. Returns its id."""
     if not reason.strip():
         raise ValueError("a reason is required: say why, it is shown in every decision it affects")
     now = datetime.now(UTC)
@@ -97,6 +98,7 @@ def add_override(
             version=version,
             sha256=sha256.lower() if sha256 else None,
             commit=commit.lower() if commit else None,
+            advisory=advisory,
             reason=reason.strip(),
             actor=actor,
             created_at=now,
@@ -112,6 +114,7 @@ def add_override(
             override_id=row.id,
             sha256=row.sha256,
             commit=row.commit,
+            advisory=row.advisory,
             reason=row.reason,
             expires_at=row.expires_at.isoformat() if row.expires_at else None,
         )
@@ -169,6 +172,7 @@ def _override(row: OverrideRow) -> Override:
         sha256=row.sha256,
         commit=row.commit,
         expires_at=row.expires_at,
+        advisory=row.advisory,
     )
 
 
@@ -181,6 +185,25 @@ def _release(row: ReleaseRow, assets: list[AssetRow]) -> ReleaseFacts:
         assets={asset.name: asset.sha256 for asset in assets},
         commits=frozenset({row.commit} if row.commit else ()),
         reasons=reasons,
+    )
+
+
+def _config_waivers(config: Config, tool: str) -> tuple[Override, ...]:
+    """`[[waiver]]` tables as overrides, one per versions entry (negative ids: not in the store)."""
+    return tuple(
+        Override(
+            id=-index - 1,
+            kind="waive",
+            reason=waiver.reason,
+            actor=f"config:{config.source_path.name}",
+            created_at=waiver.expires,
+            version=version,
+            advisory=waiver.advisory,
+            expires_at=waiver.expires,
+        )
+        for index, waiver in enumerate(config.waivers)
+        if waiver.tool == tool
+        for version in (waiver.versions or [None])
     )
 
 
@@ -209,5 +232,10 @@ def load_tool_facts(session: Session, config: Config) -> Mapping[str, ToolFacts]
             releases=releases.get(row.name, {}),
             approvals=tuple(o for o in tool_overrides if o.kind == "approve"),
             blocks=tuple(o for o in tool_overrides if o.kind == "block"),
+            waivers=(
+                *(o for o in tool_overrides if o.kind == "waive"),
+                *_config_waivers(config, row.name),
+            ),
+            advisory_packages=tool.advisory_packages,
         )
     return result

@@ -62,10 +62,10 @@ class ReleaseFacts:
 
 @dataclass(frozen=True, slots=True)
 class Override:
-    """An operator's approval or block."""
+    """An operator's approval, block or advisory waiver (`version` of a waiver: a specifier)."""
 
     id: int
-    kind: Literal["approve", "block"]
+    kind: Literal["approve", "block", "waive"]
     reason: str
     actor: str
     created_at: datetime
@@ -73,6 +73,7 @@ class Override:
     sha256: str | None = None
     commit: str | None = None
     expires_at: datetime | None = None
+    advisory: str | None = None
 
     def active(self, now: datetime) -> bool:
         return self.expires_at is None or now < self.expires_at
@@ -93,6 +94,8 @@ class ToolFacts:
     releases: Mapping[str, ReleaseFacts] = field(default_factory=dict)  # canonical version ->
     approvals: tuple[Override, ...] = ()
     blocks: tuple[Override, ...] = ()
+    waivers: tuple[Override, ...] = ()
+    advisory_packages: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,7 +311,7 @@ RULES: tuple[Rule, ...] = (
 
 def time_boundaries(tool: ToolFacts, now: datetime) -> Iterator[datetime]:
     """Moments after `now` when the same facts may give another answer (expiry, cooldown end)."""
-    for override in (*tool.blocks, *tool.approvals):
+    for override in (*tool.blocks, *tool.approvals, *tool.waivers):
         if override.expires_at and override.expires_at > now:
             yield override.expires_at
     if tool.cooldown:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, DateTime, Dialect, Index, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 
@@ -73,14 +82,15 @@ class AssetRow(SQLModel, table=True):
 
 
 class OverrideRow(SQLModel, table=True):
-    """An operator's manual approval or block, with who, why and until when."""
+    """An operator's approval, block or advisory waiver, with who, why and until when."""
 
     __tablename__ = "override"
 
     id: int | None = Field(default=None, primary_key=True)
-    kind: str = Field(max_length=16)  # approve | block
+    kind: str = Field(max_length=16)  # approve | block | waive
     tool: str = Field(max_length=200, index=True)
-    version: str | None = Field(default=None, max_length=128)
+    version: str | None = Field(default=None, max_length=128)  # waive: a versions specifier
+    advisory: str | None = Field(default=None, max_length=100)  # waive: any id of the group
     sha256: str | None = Field(default=None, max_length=64)
     commit: str | None = Field(default=None, max_length=64)
     reason: str = Field(sa_column=Column(Text, nullable=False))
@@ -169,3 +179,126 @@ class IncidentRow(SQLModel, table=True):
     opened_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AlertRow(SQLModel, table=True):
+    """The outbox: one material state of an incident to announce, written with the incident.
+
+    `dedupe_key` hashes the incident's key, its fingerprint and the exposed runners, so the same
+    state seen again adds nothing; `exposure_json` is the exposure the alert reports.
+    """
+
+    __tablename__ = "alert"
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(max_length=64, unique=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    fingerprint: str = Field(max_length=64)
+    kind: str = Field(max_length=32)
+    tool: str = Field(max_length=200)
+    version: str | None = Field(default=None, max_length=128)
+    severity: str = Field(max_length=16)
+    summary: str = Field(max_length=500)
+    detail_json: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    exposure_json: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    routed_at: datetime | None = Field(default=None, index=True, sa_type=UTCDateTime)
+
+
+class AlertDeliveryRow(SQLModel, table=True):
+    """One alert to one recipient or webhook; claimed by a sender with a lease, retried, sent.
+
+    `dedupe_key` hashes (alert, channel, target): it is the Message-ID / delivery id receivers
+    dedupe on. `digest_key` groups the warnings one recipient gets in one digest window.
+    """
+
+    __tablename__ = "alert_delivery"
+    __table_args__ = (Index("ix_alert_delivery_due", "status", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(max_length=64, unique=True)
+    alert_id: int = Field(foreign_key="alert.id", index=True)
+    channel: str = Field(max_length=16)  # email | webhook
+    target: str = Field(max_length=320)  # an address, or the webhook's name
+    action: str = Field(max_length=8)  # deny | warn: what runners are now told
+    digest_key: str | None = Field(default=None, max_length=400)
+    status: str = Field(default="pending", max_length=16)  # pending | sent | dead
+    attempts: int = 0
+    due_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    lease_owner: str | None = Field(default=None, max_length=100)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class HttpCacheRow(SQLModel, table=True):
+    """The validator (ETag) of an upstream listing and the normalised body it answered, so an
+    unchanged poll costs one conditional request and still knows what the listing holds."""
+
+    __tablename__ = "http_cache"
+
+    url: str = Field(primary_key=True, max_length=1000)
+    etag: str = Field(max_length=500)
+    body_json: str = Field(sa_column=Column(Text, nullable=False))
+    fetched_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class AssetPinRow(SQLModel, table=True):
+    """An upstream release file as toolgate first saw it; any later difference is an incident."""
+
+    __tablename__ = "asset_pin"
+    __table_args__ = (UniqueConstraint("tool", "version", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tool: str = Field(max_length=200, index=True)
+    version: str = Field(max_length=128)
+    name: str = Field(max_length=255)
+    upstream_id: int | None = Field(default=None, sa_type=BigInteger)
+    size: int | None = Field(default=None, sa_type=BigInteger)
+    digest: str | None = Field(default=None, max_length=200)  # "sha256:<hex>" as published
+    first_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class TagPinRow(SQLModel, table=True):
+    """The commit a tag pointed at when first seen (`commit`) and where it points now."""
+
+    __tablename__ = "tag_pin"
+    __table_args__ = (UniqueConstraint("tool", "tag"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tool: str = Field(max_length=200, index=True)
+    tag: str = Field(max_length=255)
+    commit: str = Field(max_length=64)
+    current_commit: str = Field(max_length=64)
+    first_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    moved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class CommitCheckRow(SQLModel, table=True):
+    """Whether a commit is reachable from a protected branch of a repository (asked once)."""
+
+    __tablename__ = "commit_check"
+    __table_args__ = (UniqueConstraint("repository", "commit"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    repository: str = Field(max_length=200)
+    commit: str = Field(max_length=64)
+    status: str = Field(max_length=16)  # on-branch | not-on-branch | unknown-commit
+    branch: str | None = Field(default=None, max_length=255)  # the branch that contains it
+    checked_branches: str = Field(max_length=1000)  # space-separated
+    checked_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class EvidenceBaselineRow(SQLModel, table=True):
+    """The evidence profile of a tool's last accepted release; weaker or other evidence on a
+    new release holds it with `evidence-changed` until an operator accepts the change."""
+
+    __tablename__ = "evidence_baseline"
+
+    tool: str = Field(primary_key=True, max_length=200)
+    version: str = Field(max_length=128)
+    profile_json: str = Field(sa_column=Column(Text, nullable=False))
+    accepted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    accepted_by: str = Field(max_length=200)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
