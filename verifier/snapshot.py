@@ -6,7 +6,7 @@ moves (a cooldown ends, a block expires) it derives a fresh one from the same fa
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
@@ -15,9 +15,18 @@ import orjson
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from verifier.advisory_policy import AdvisoryWeigher
 from verifier.config import Config
 from verifier.inventory import load_tool_facts
-from verifier.policy import Decision, Query, ToolFacts, decide, newest_allowed, time_boundaries
+from verifier.policy import (
+    AdvisoryHit,
+    Decision,
+    Query,
+    ToolFacts,
+    decide,
+    newest_allowed,
+    time_boundaries,
+)
 from verifier.store.revision import read_revision
 from verifier.tokens import TokenInfo, load_tokens
 
@@ -45,13 +54,17 @@ class Snapshot:
     tokens: Mapping[str, TokenInfo]
     newest: Mapping[str, str | None]
     valid_until: datetime | None
+    weigher: AdvisoryWeigher | None = None
     _memo: dict[Query, Answer] = field(default_factory=dict, repr=False, compare=False)
 
     def answer(self, query: Query) -> Answer:
         """The answer to `query`, memoised for the life of this snapshot."""
         if (cached := self._memo.get(query)) is not None:
             return cached
-        decision = decide(query, self.tools.get(query.tool), self.unknown, self.now)
+        tool = self.tools.get(query.tool)
+        decision = decide(
+            query, tool, self.unknown, self.now, self._advisories(tool, query.version)
+        )
         newest = self.newest.get(query.tool)
         reasons = [reason.to_dict() for reason in decision.reasons]
         body = orjson.dumps(
@@ -77,13 +90,18 @@ class Snapshot:
         self._memo[query] = answer
         return answer
 
+    def _advisories(self, tool: ToolFacts | None, version: str) -> tuple[AdvisoryHit, ...]:
+        if tool is None or self.weigher is None:
+            return ()
+        return self.weigher.hits(tool, version, self.now)
+
     def expired(self, now: datetime) -> bool:
         return self.valid_until is not None and now >= self.valid_until
 
     def advance(self, now: datetime) -> Snapshot:
         """The same facts, with time-dependent answers recomputed for `now`."""
         return compile_snapshot(
-            self.revision, self.built_at, now, self.unknown, self.tools, self.tokens
+            self.revision, self.built_at, now, self.unknown, self.tools, self.tokens, self.weigher
         )
 
 
@@ -94,19 +112,29 @@ def compile_snapshot(
     unknown: Literal["deny", "warn"],
     tools: Mapping[str, ToolFacts],
     tokens: Mapping[str, TokenInfo],
+    weigher: AdvisoryWeigher | None = None,
 ) -> Snapshot:
-    newest = {name: newest_allowed(tool, now) for name, tool in tools.items()}
+    """Derive the time-dependent parts (newest allowed versions, validity) for `now`."""
+
+    def hits(tool: ToolFacts) -> Callable[[str], tuple[AdvisoryHit, ...]]:
+        if weigher is None:
+            return lambda _version: ()
+        return lambda version: weigher.hits(tool, version, now)
+
+    newest = {name: newest_allowed(tool, now, hits(tool)) for name, tool in tools.items()}
     valid_until = min(
         (moment for tool in tools.values() for moment in time_boundaries(tool, now)), default=None
     )
-    return Snapshot(revision, built_at, now, unknown, tools, tokens, newest, valid_until)
+    return Snapshot(revision, built_at, now, unknown, tools, tokens, newest, valid_until, weigher)
 
 
-def build_snapshot(engine: Engine, config: Config) -> Snapshot:
+def build_snapshot(
+    engine: Engine, config: Config, weigher: AdvisoryWeigher | None = None
+) -> Snapshot:
     """Read every fact from the store in one transaction and compile it."""
     with Session(engine) as session:
         revision = read_revision(session)
         tools = load_tool_facts(session, config)
         tokens = load_tokens(session)
     now = datetime.now(UTC)
-    return compile_snapshot(revision, now, now, config.policy.unknown, tools, tokens)
+    return compile_snapshot(revision, now, now, config.policy.unknown, tools, tokens, weigher)

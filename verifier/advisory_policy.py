@@ -1,0 +1,96 @@
+"""Weighing matched advisories for a decision: deny, warn, or waived.
+
+The `advisories` library says which advisories affect a version; this module applies toolgate's
+policy to them: deny at or above `[advisories] deny_severity`, for malicious-code and
+known-exploited records, and when the severity is unknown (fail closed); warn below; an active
+waiver for any id of the advisory's alias group turns it into an `override`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from advisories import AdvisoryIndex, Match, VersionError
+from verifier.policy import AdvisoryHit, Override, ToolFacts
+from verifier.versioning import ApprovedVersions
+
+SEVERITY_RANK = {"LOW": 1, "MODERATE": 2, "MEDIUM": 2, "HIGH": 3, "CRITICAL": 4}
+
+
+class AdvisoryWeigher:
+    """Turns index matches for a tool version into policy `AdvisoryHit`s."""
+
+    def __init__(self, index: AdvisoryIndex, deny_severity: str) -> None:
+        self.index = index
+        self._threshold = SEVERITY_RANK[deny_severity.upper()]
+
+    def hits(self, tool: ToolFacts, version: str, now: datetime) -> tuple[AdvisoryHit, ...]:
+        """Every advisory affecting `version` of `tool`, weighed."""
+        found: dict[str, AdvisoryHit] = {}
+        for ecosystem, package in tool.advisory_packages:
+            try:
+                matches = self.index.match(ecosystem, package, version)
+            except VersionError as exc:
+                found.setdefault(
+                    f"{ecosystem}:{package}",
+                    AdvisoryHit(
+                        f"{ecosystem}:{package}",
+                        (),
+                        None,
+                        "warn",
+                        "advisories could not be compared with this version",
+                        str(exc),
+                    ),
+                )
+                continue
+            for match in matches:
+                if match.group_id not in found:
+                    found[match.group_id] = self._weigh(match, tool, version, now)
+        return tuple(found.values())
+
+    def _action(self, match: Match) -> Literal["deny", "warn"]:
+        rank = SEVERITY_RANK.get((match.severity or "").upper())
+        if match.malicious or match.known_exploited or rank is None or rank >= self._threshold:
+            return "deny"
+        return "warn"
+
+    def _weigh(self, match: Match, tool: ToolFacts, version: str, now: datetime) -> AdvisoryHit:
+        notes = [match.reason]
+        if match.severity is None:
+            notes.append("severity unknown: treated as deny until waived")
+        if match.known_exploited:
+            notes.append("in CISA's known exploited vulnerabilities catalogue")
+        if match.malicious:
+            notes.append("malicious code")
+        if match.covers_all_versions:
+            notes.append("the record covers every version (no fix): applied, flagged for review")
+        if match.disagreeing:
+            notes.append(
+                "aliased records disagree about affected versions: "
+                f"{', '.join(match.disagreeing)} do not list it; the broader reading is applied"
+            )
+        if match.exact_only:
+            notes.append(f"{match.ecosystem} has no known version ordering: matched exactly")
+        notes.extend(match.notes)
+        waiver = self._waiver(match, tool, version, now)
+        return AdvisoryHit(
+            match.advisory_id,
+            match.aliases,
+            match.severity,
+            self._action(match),
+            match.summary,
+            "; ".join(notes),
+            waiver.describe() if waiver else None,
+        )
+
+    def _waiver(
+        self, match: Match, tool: ToolFacts, version: str, now: datetime
+    ) -> Override | None:
+        group = self.index.group(match.advisory_id) | {match.group_id, *match.aliases}
+        for waiver in tool.waivers:
+            if waiver.advisory not in group or not waiver.active(now):
+                continue
+            if waiver.version is None or version in ApprovedVersions([waiver.version]):
+                return waiver
+        return None
