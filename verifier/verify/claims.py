@@ -35,6 +35,12 @@ _CLAIM_OIDS: dict[str, tuple[str, str | None]] = {
     "run_url": ("21", None),
     "visibility": ("22", None),
 }
+_SUFFIXES = {
+    ObjectIdentifier(_PREFIX + suffix): suffix
+    for pair in _CLAIM_OIDS.values()
+    for suffix in pair
+    if suffix is not None
+}
 _STRIP_GITHUB = frozenset({"repository", "owner"})
 
 
@@ -66,12 +72,11 @@ class CertificateClaims:
 
 def claims_from_certificate(cert: x509.Certificate) -> CertificateClaims:
     """Extract the SAN and Fulcio claims of `cert`; never raises for missing claims."""
-    raw = {
-        ext.oid.dotted_string.removeprefix(_PREFIX): ext.value.value
-        for ext in cert.extensions
-        if isinstance(ext.value, x509.UnrecognizedExtension)
-        and ext.oid.dotted_string.startswith(_PREFIX)
-    }
+    raw: dict[str, bytes] = {}
+    for ext in cert.extensions:
+        suffix = _SUFFIXES.get(ext.oid)
+        if suffix is not None and isinstance(ext.value, x509.UnrecognizedExtension):
+            raw[suffix] = ext.value.value
     values = {name: _claim(raw, new, old) for name, (new, old) in _CLAIM_OIDS.items()}
     for name in _STRIP_GITHUB:
         value = values[name]
