@@ -158,6 +158,8 @@ def _json_entries(data: dict[str, Any]) -> list[FeedEntry]:
 def read_feed(raw: bytes, origin: str) -> tuple[str, list[FeedEntry], str | None]:
     """(format, entries, ill-formedness reason or None) of an XML or JSON Feed document."""
     stripped = raw.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not stripped:
+        return "unknown", [], "empty document"
     if stripped.startswith(b"{"):  # JSON Feed; feedparser 6.0 reads only XML
         try:
             data = orjson.loads(stripped)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -332,19 +332,6 @@ def known_exploited_ids(engine: sa.Engine) -> frozenset[str]:
         return frozenset(conn.scalars(sa.select(kev_table.c.cve_id)).all())
 
 
-def kev_added(engine: sa.Engine) -> dict[str, date]:
-    """dateAdded of each stored KEV CVE."""
-    with engine.connect() as conn:
-        return dict(
-            conn.execute(sa.select(kev_table.c.cve_id, kev_table.c.date_added)).tuples().all()
-        )
-
-
-def load_index(engine: sa.Engine) -> AdvisoryIndex:
-    """Build the match index from every stored advisory and the stored KEV catalogue."""
-    return AdvisoryIndex(iter_advisories(engine), known_exploited=known_exploited_ids(engine))
-
-
 def stored_versions(engine: sa.Engine, ids: Sequence[str]) -> dict[str, tuple[str, datetime]]:
     """(content hash, modified) of each stored id among ``ids``."""
     with engine.connect() as conn:
@@ -356,13 +343,10 @@ def save_feed_hits(conn: sa.Connection, hits: Sequence[FeedHit], now: datetime) 
     if not hits:
         return 0
     table = feed_hit_table
-    known = set(
-        conn.execute(
-            sa.select(table.c.entry_id, table.c.tool).where(
-                table.c.feed == hits[0].feed, table.c.entry_id.in_({h.entry_id for h in hits})
-            )
-        ).tuples()
+    query = sa.select(table.c.entry_id, table.c.tool).where(
+        table.c.feed == hits[0].feed, table.c.entry_id.in_({h.entry_id for h in hits})
     )
+    known = {(row.entry_id, row.tool) for row in conn.execute(query)}
     fresh = {(h.entry_id, h.tool): h for h in hits if (h.entry_id, h.tool) not in known}
     if fresh:
         conn.execute(
@@ -408,3 +392,8 @@ def feed_hits(engine: sa.Engine, feed: str | None = None) -> list[tuple[FeedHit,
         )
         for r in rows
     ]
+
+
+def load_index(engine: sa.Engine) -> AdvisoryIndex:
+    """Build the match index from every stored advisory and the stored KEV catalogue."""
+    return AdvisoryIndex(iter_advisories(engine), known_exploited=known_exploited_ids(engine))
