@@ -131,8 +131,8 @@ def test_same_reusable_workflow_called_from_another_repository(authority, verifi
     assert isinstance(result, Rejected)
     failure = result.failure
     assert failure.reason == Reason.IDENTITY_MISMATCH
-    assert failure.expected == f"repository={TRIVY}; repository_id=180687624"
-    assert failure.found == "repository=attacker/trivy-fork; repository_id=999"
+    assert failure.expected == f"repository={TRIVY}, repository_id=180687624"
+    assert failure.found == "repository=attacker/trivy-fork, repository_id=999"
 
 
 def test_renamed_impostor_repository_fails_on_the_numeric_id(authority, verifier) -> None:

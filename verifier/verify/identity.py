@@ -103,8 +103,8 @@ def mismatch_failure(what: str, mismatches: list[Mismatch]) -> Failure:
     return Failure(
         Reason.IDENTITY_MISMATCH,
         f"{what}; mismatched: {', '.join(m.claim for m in mismatches)}",
-        expected="; ".join(f"{m.claim}={m.expected}" for m in mismatches),
-        found="; ".join(f"{m.claim}={m.found}" for m in mismatches),
+        expected=", ".join(f"{m.claim}={m.expected}" for m in mismatches),
+        found=", ".join(f"{m.claim}={m.found}" for m in mismatches),
     )
 
 
