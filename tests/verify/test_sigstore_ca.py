@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sigstore.models import Bundle, TrustedRoot
+from sigstore.verify import Verifier, policy
 
 from verifier.verify import (
     AcceptedIdentity,
@@ -81,6 +83,18 @@ def test_fresh_bundle_verifies_with_all_claims(authority: SigningAuthority, veri
     assert evidence.entry_kind == "hashedrekord 0.0.1"
     assert evidence.integrated_time is not None and evidence.integrated_time >= before
     assert evidence.timestamps == ()
+
+
+def test_bare_sigstore_accepts_the_authority(authority: SigningAuthority, authority_root) -> None:
+    """The authority is checked by sigstore itself, not only through toolgate's wrapper."""
+    verifier = Verifier(trusted_root=TrustedRoot.from_file(str(authority_root)))
+    identity = policy.Identity(identity=SIGNER.san, issuer=SIGNER.issuer)
+    signature = Bundle.from_json(authority.sign_artifact(DATA, SIGNER))
+    verifier.verify_artifact(DATA, signature, identity)  # raises if not verified
+    attestation = Bundle.from_json(authority.sign_statement(_provenance(SHA256), SIGNER))
+    payload_type, payload = verifier.verify_dsse(attestation, identity)
+    assert payload_type == "application/vnd.in-toto+json"
+    assert json.loads(payload)["subject"][0]["digest"]["sha256"] == SHA256
 
 
 @pytest.mark.parametrize(
