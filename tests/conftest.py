@@ -44,6 +44,9 @@ cooldown = "{cooldown}"
 [audit]
 flush_interval = "1s"
 
+[github]
+{github}
+
 [[tool]]
 name = "trivy"
 source = "github:aquasecurity/trivy"
@@ -106,7 +109,8 @@ def engine(store_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def write_config(tmp_path: Path) -> Callable[..., Config]:
-    """Write a configuration (the base inventory plus `extra` TOML) and load it."""
+    """Write a configuration (the base inventory plus `extra` TOML) and load it; `github` is the
+    body of the `[github]` table (default: the release watcher off)."""
 
     def write(
         store_url: str | None = None,
@@ -115,6 +119,7 @@ def write_config(tmp_path: Path) -> Callable[..., Config]:
         mode: str = "enforce",
         cooldown: str = "0s",
         fast_path: bool = True,
+        github: str = 'poll_interval = "0s"',
     ) -> Config:
         path = tmp_path / "config.toml"
         url = store_url or f"sqlite:///{tmp_path / 'toolgate.db'}"
@@ -124,6 +129,7 @@ def write_config(tmp_path: Path) -> Callable[..., Config]:
             mode=mode,
             cooldown=cooldown,
             fast_path=str(fast_path).lower(),
+            github=github,
         )
         path.write_text(text + extra, encoding="utf-8")
         return load_config(path)
@@ -152,7 +158,7 @@ class LiveServer:
 
     def start(self) -> LiveServer:
         self._thread.start()
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
