@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from decimal import ROUND_CEILING, Decimal
+from functools import lru_cache
 
 from .errors import AdvisoryError
 
@@ -67,6 +68,10 @@ def base_score(vector: str) -> float:
     if scope == "U":
         return roundup(min(impact + exploitability, 10))
     return roundup(min(1.08 * (impact + exploitability), 10))
+
+
+#: :func:`base_score` memoised: real corpora repeat a few hundred vectors across many records.
+cached_base_score = lru_cache(maxsize=4096)(base_score)
 
 
 def rating(score: float) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 from packaging.utils import canonicalize_name
 
@@ -58,6 +59,7 @@ _NORMALISERS: dict[str, Callable[[str], str]] = {
 }
 
 
+@lru_cache(maxsize=1024)
 def canonical_ecosystem(ecosystem: str) -> str | None:
     """The OSV spelling of ``ecosystem`` (keeping a release suffix), or None if unknown."""
     base, sep, release = ecosystem.strip().partition(":")
@@ -67,6 +69,7 @@ def canonical_ecosystem(ecosystem: str) -> str | None:
     return f"{canonical}:{release.strip()}" if sep and release.strip() else canonical
 
 
+@lru_cache(maxsize=1 << 16)
 def normalise_package(ecosystem: str, name: str) -> str:
     """Package name as the ecosystem compares it (PyPI canonical names, npm lowercase, Go as is)."""
     normalise = _NORMALISERS.get(ecosystem.partition(":")[0])

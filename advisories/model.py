@@ -15,6 +15,7 @@ RANGE_TYPES = ("ECOSYSTEM", "SEMVER", "GIT")
 #: GitHub's severity labels in increasing order; CVSS "MEDIUM" is read as MODERATE.
 SEVERITIES = ("NONE", "LOW", "MODERATE", "HIGH", "CRITICAL")
 _MALWARE_CWE = "CWE-506"
+_CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,31 +116,13 @@ class Advisory:
         return self.severity_label
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict; :func:`advisory_from_dict` reverses it."""
-        return {
-            "id": self.id,
-            "modified": _iso(self.modified),
-            "source": self.source,
-            "aliases": list(self.aliases),
-            "related": list(self.related),
-            "summary": self.summary,
-            "details": self.details,
-            "severity": [[s.type, s.vector, s.score] for s in self.severity],
-            "severity_label": self.severity_label,
-            "published": _iso(self.published),
-            "withdrawn": _iso(self.withdrawn),
-            "affected": [_affected_dict(a) for a in self.affected],
-            "references": [[r.type, r.url] for r in self.references],
-            "cwe_ids": list(self.cwe_ids),
-            "malicious": self.malicious,
-            "known_exploited": self.known_exploited,
-            "database_specific": self.database_specific,
-            "notes": list(self.notes),
-        }
+        """A JSON-ready dict (dataclass fields by name); :func:`advisory_from_dict` reverses it."""
+        return orjson.loads(self.canonical_json())
 
     def canonical_json(self) -> bytes:
-        """Deterministic JSON bytes (sorted keys): equal advisories give equal bytes."""
-        return orjson.dumps(self.to_dict(), option=orjson.OPT_SORT_KEYS)
+        """Deterministic JSON bytes: equal advisories give equal bytes (orjson serialises the
+        dataclasses in field order and sorts the keys of free-form dicts)."""
+        return orjson.dumps(self, option=_CANONICAL)
 
     def content_hash(self) -> str:
         """SHA-256 hex digest of :meth:`canonical_json`."""
@@ -151,28 +134,26 @@ def digest(canonical: bytes) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _affected_dict(a: Affected) -> dict[str, Any]:
-    return {
-        "ecosystem": a.ecosystem,
-        "package": a.package,
-        "name": a.name,
-        "ranges": [
-            {"type": r.type, "repo": r.repo, "events": [[e.kind, e.value] for e in r.events]}
-            for r in a.ranges
-        ],
-        "versions": list(a.versions),
-        "purl": a.purl,
-        "database_specific": a.database_specific,
-        "ecosystem_specific": a.ecosystem_specific,
-    }
-
-
 def _dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value is not None else None
+
+
+def _range(data: dict[str, Any]) -> Range:
+    events = tuple(Event(e["kind"], e["value"]) for e in data["events"])
+    return Range(data["type"], events, data["repo"])
+
+
+def _affected(data: dict[str, Any]) -> Affected:
+    return Affected(
+        ecosystem=data["ecosystem"],
+        package=data["package"],
+        name=data["name"],
+        ranges=tuple(_range(r) for r in data["ranges"]),
+        versions=tuple(data["versions"]),
+        purl=data["purl"],
+        database_specific=data["database_specific"],
+        ecosystem_specific=data["ecosystem_specific"],
+    )
 
 
 def advisory_from_dict(data: dict[str, Any]) -> Advisory:
@@ -185,27 +166,12 @@ def advisory_from_dict(data: dict[str, Any]) -> Advisory:
         related=tuple(data["related"]),
         summary=data["summary"],
         details=data["details"],
-        severity=tuple(Severity(t, v, s) for t, v, s in data["severity"]),
+        severity=tuple(Severity(s["type"], s["vector"], s["score"]) for s in data["severity"]),
         severity_label=data["severity_label"],
         published=_dt(data["published"]),
         withdrawn=_dt(data["withdrawn"]),
-        affected=tuple(
-            Affected(
-                ecosystem=a["ecosystem"],
-                package=a["package"],
-                name=a["name"],
-                ranges=tuple(
-                    Range(r["type"], tuple(Event(k, v) for k, v in r["events"]), r["repo"])
-                    for r in a["ranges"]
-                ),
-                versions=tuple(a["versions"]),
-                purl=a["purl"],
-                database_specific=a["database_specific"],
-                ecosystem_specific=a["ecosystem_specific"],
-            )
-            for a in data["affected"]
-        ),
-        references=tuple(Reference(t, u) for t, u in data["references"]),
+        affected=tuple(_affected(a) for a in data["affected"]),
+        references=tuple(Reference(r["type"], r["url"]) for r in data["references"]),
         cwe_ids=tuple(data["cwe_ids"]),
         malicious=data["malicious"],
         known_exploited=data["known_exploited"],

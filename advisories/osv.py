@@ -6,6 +6,7 @@ Reading is streaming and never raises for bad data: every record yields either a
 
 from __future__ import annotations
 
+import os
 import re
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -17,7 +18,7 @@ from typing import Any
 import orjson
 import yaml
 
-from .cvss import CvssError, base_score, rating
+from .cvss import CvssError, cached_base_score, rating
 from .ecosystems import canonical_ecosystem, normalise_package
 from .errors import ParseError, SkippedRecord, VersionError
 from .model import (
@@ -31,13 +32,14 @@ from .model import (
     Severity,
     is_malicious,
 )
-from .ranges import compile_range, range_ordering
+from .ranges import range_ordering
 
 #: Largest record file or zip member read, in bytes (the biggest real OSV records are ~1 MB).
 MAX_RECORD_BYTES = 8 * 1024 * 1024
 #: Most members read from one zip archive.
 MAX_ZIP_MEMBERS = 2_000_000
 RECORD_SUFFIXES = (".json", ".yaml", ".yml")
+_READABLE = frozenset((*RECORD_SUFFIXES, ".zip"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,7 @@ _EVENT_OPERATORS = {
     "last_affected": ("<=", "="),
     "limit": ("=",),
 }
+_NOT_VERSIONS = frozenset({"0", "*"})  # "introduced: 0" and "limit: *" are not versions
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 
 
@@ -181,7 +184,7 @@ class _RecordReader:
         score = None
         if entry["type"] == "CVSS_V3":
             try:
-                score = base_score(vector)
+                score = cached_base_score(vector)
             except CvssError as exc:
                 self.notes.append(f"CVSS score not computed: {exc}")
         return Severity(entry["type"], vector, score)
@@ -228,14 +231,16 @@ class _RecordReader:
         if not isinstance(entry, dict) or entry.get("type") not in RANGE_TYPES:
             kind = entry.get("type") if isinstance(entry, dict) else entry
             raise self.fail(f"range type {kind!r} is not one of {', '.join(RANGE_TYPES)}")
-        events = tuple(self.event(e) for e in self.items(entry.get("events"), "events"))
-        if not any(e.kind == "introduced" for e in events):
+        events = tuple(map(self.event, self.items(entry.get("events"), "events")))
+        if "introduced" not in {e.kind for e in events}:
             raise self.fail(f"{entry['type']} range without an 'introduced' event")
         repo = entry.get("repo")
         rng = Range(entry["type"], events, repo if isinstance(repo, str) else None)
         ordering = range_ordering(ecosystem, rng)
         if ordering is not None:
-            compile_range(rng, ordering)  # raises VersionError for invalid event values
+            for event in events:  # raises VersionError for invalid event values
+                if event.value not in _NOT_VERSIONS:
+                    ordering.key(event.value)
         return rng
 
     def event(self, entry: Any) -> Event:
@@ -307,29 +312,32 @@ def read_path(
     path: Path, *, source: str, max_bytes: int = MAX_RECORD_BYTES
 ) -> Iterator[ReadResult]:
     """Everything in a file (.json/.yaml/.yml/.zip) or directory tree, in name order."""
-    if path.is_dir():
-        for child in sorted(p for p in path.rglob("*") if p.is_file()):
-            if child.suffix.lower() in (*RECORD_SUFFIXES, ".zip"):
-                yield from read_path(child, source=source, max_bytes=max_bytes)
+    if not path.is_dir():
+        yield from _read_file(str(path), source, max_bytes)
         return
-    origin = str(path)
-    suffix = path.suffix.lower()
+    for folder, subfolders, files in os.walk(path):
+        subfolders.sort()
+        for name in sorted(files):
+            if os.path.splitext(name)[1].lower() in _READABLE:
+                yield from _read_file(os.path.join(folder, name), source, max_bytes)
+
+
+def _read_file(origin: str, source: str, max_bytes: int) -> Iterator[ReadResult]:
+    suffix = os.path.splitext(origin)[1].lower()
+    if suffix == ".zip":
+        yield from _read_zip(Path(origin), source=source, max_bytes=max_bytes)
+        return
+    if suffix not in RECORD_SUFFIXES:
+        yield SkippedRecord(origin, None, f"unsupported file type {suffix or '(none)'!r}")
+        return
     try:
-        if suffix == ".zip":
-            yield from _read_zip(path, source=source, max_bytes=max_bytes)
-            return
-        if suffix not in RECORD_SUFFIXES:
-            yield SkippedRecord(origin, None, f"unsupported file type {suffix or '(none)'!r}")
-            return
-        size = path.stat().st_size
-        if size > max_bytes:
-            yield SkippedRecord(
-                origin, None, f"file is {size} bytes, over the {max_bytes}-byte limit"
-            )
-            return
-        raw = path.read_bytes()
+        with open(origin, "rb") as handle:
+            raw = handle.read(max_bytes + 1)
     except OSError as exc:
         yield SkippedRecord(origin, None, f"cannot read: {exc.strerror or exc}")
+        return
+    if len(raw) > max_bytes:
+        yield SkippedRecord(origin, None, f"file is over the {max_bytes}-byte limit")
         return
     yield from read_bytes(raw, suffix, source=source, origin=origin)
 
@@ -350,7 +358,7 @@ def _unsafe_member(name: str) -> bool:
 def _read_zip(path: Path, *, source: str, max_bytes: int) -> Iterator[ReadResult]:
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError) as exc:
         yield SkippedRecord(str(path), None, f"not a readable zip archive: {exc}")
         return
     with archive:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -194,6 +195,48 @@ class Prepared:
         }
 
 
+def _qualified_name(conn: sa.Connection, table: sa.Table) -> str:
+    schema = table.schema
+    translate = conn.get_execution_options().get("schema_translate_map") or {}
+    schema = translate.get(schema, schema)
+    quote = conn.dialect.identifier_preparer.quote
+    return f"{quote(schema)}.{quote(table.name)}" if schema else quote(table.name)
+
+
+def _bulk_insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """``executemany`` straight to the driver, in the caller's transaction.
+
+    SQLAlchemy's per-row parameter handling costs more than SQLite's own insert, so rows go to
+    the DBAPI as tuples; the column types' bind processors (SQLite datetimes) are applied here.
+    """
+    if not rows:
+        return
+    dialect = conn.dialect
+    names = [c.name for c in table.columns]
+    tuples = list(map(itemgetter(*names), rows))
+    processors = [
+        (i, processor)
+        for i, column in enumerate(table.columns)
+        if (processor := column.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+    ]
+    if processors:
+        tuples = [_processed(row, processors) for row in tuples]
+    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    quote = dialect.identifier_preparer.quote
+    sql = (
+        f"INSERT INTO {_qualified_name(conn, table)} ({', '.join(map(quote, names))}) "
+        f"VALUES ({', '.join([marker] * len(names))})"
+    )
+    conn.exec_driver_sql(sql, tuples)
+
+
+def _processed(row: tuple[Any, ...], processors: list[tuple[int, Any]]) -> tuple[Any, ...]:
+    values = list(row)
+    for index, processor in processors:
+        values[index] = processor(values[index])
+    return tuple(values)
+
+
 def upsert_advisories(
     conn: sa.Connection, advisories: Sequence[Advisory], now: datetime
 ) -> UpsertResult:
@@ -235,8 +278,7 @@ def upsert_prepared(conn: sa.Connection, batch: Sequence[Prepared], now: datetim
         conn.execute(
             update, [{f"b_{k}": v for k, v in r.items() if k != "first_seen_at"} for r in changed]
         )
-    if fresh:
-        conn.execute(sa.insert(advisory_table), fresh)
+    _bulk_insert(conn, advisory_table, fresh)
     written = [by_id[r["id"]] for r in (*fresh, *changed)]
     aliases = [{"advisory_id": a.id, "alias": alias} for a in written for alias in a.aliases]
     packages = [
@@ -244,10 +286,8 @@ def upsert_prepared(conn: sa.Connection, batch: Sequence[Prepared], now: datetim
         for a in written
         for eco, pkg in dict.fromkeys((x.ecosystem, x.package) for x in a.affected)
     ]
-    if aliases:
-        conn.execute(sa.insert(alias_table), aliases)
-    if packages:
-        conn.execute(sa.insert(affected_table), packages)
+    _bulk_insert(conn, alias_table, aliases)
+    _bulk_insert(conn, affected_table, packages)
     return UpsertResult(len(fresh), len(changed), unchanged, tuple(stale))
 
 

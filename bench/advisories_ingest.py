@@ -1,0 +1,112 @@
+"""Ingest benchmark: OSV records into SQLite versus plain ``json.loads`` of the same files.
+
+Builds a corpus of >= 100,000 OSV JSON files from the shapes of the shared fixtures (GitHub,
+Go and PyPA records, renamed and re-numbered), then times, in the same run:
+
+- baseline: read every file and ``json.loads`` it;
+- ingest: ``advisories.import_paths`` into a fresh SQLite database (WAL), i.e. read, validate,
+  normalise, hash and store records, aliases and package rows.
+
+Targets: >= 10,000 records/s and ingest <= 5x the baseline. Exits 1 when one is missed.
+Usage: .venv/bin/python bench/advisories_ingest.py [--records N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+import yaml
+
+from advisories import create_tables, import_paths
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "shared" / "fixtures" / "osv"
+TARGET_RATE = 10_000
+TARGET_RATIO = 5.0
+
+
+def fixture_records() -> list[dict[str, Any]]:
+    records = []
+    for path in sorted(FIXTURES.rglob("*")):
+        if path.suffix == ".json":
+            records.append(json.loads(path.read_text()))
+        elif path.suffix == ".yaml":
+            records.append(yaml.safe_load(path.read_text()))
+    return records
+
+
+def build_corpus(directory: Path, count: int) -> list[Path]:
+    """Write ``count`` records, 1,000 per directory, as the advisory repositories do."""
+    shapes = [orjson.dumps(r, default=str) for r in fixture_records()]
+    paths = []
+    for n in range(count):
+        record = orjson.loads(shapes[n % len(shapes)])
+        record["id"] = f"{record['id']}-{n}"
+        record["aliases"] = [f"{a}-{n}" for a in record.get("aliases", [])]
+        for affected in record.get("affected", []):
+            affected["package"]["name"] += f"-{n % 20_000}"
+        folder = directory / f"{n // 1000:04d}"
+        if n % 1000 == 0:
+            folder.mkdir()
+        path = folder / f"{record['id']}.json"
+        path.write_bytes(orjson.dumps(record, option=orjson.OPT_INDENT_2))
+        paths.append(path)
+    return paths
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="advisories-bench-") as tmp:
+        corpus = Path(tmp) / "corpus"
+        corpus.mkdir()
+        started = time.perf_counter()
+        paths = build_corpus(corpus, args.records)
+        size = sum(p.stat().st_size for p in paths)
+        print(f"corpus: {len(paths)} files, {size / 1e6:.1f} MB, built in "
+              f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+
+        started = time.perf_counter()
+        for path in paths:
+            json.loads(path.read_bytes())
+        baseline = time.perf_counter() - started
+
+        engine = sa.create_engine(f"sqlite:///{tmp}/advisories.db")
+        create_tables(engine)
+        started = time.perf_counter()
+        report = import_paths(engine, [corpus], source="bench")
+        ingest = time.perf_counter() - started
+        engine.dispose()
+
+    if report.skipped or report.new != args.records:
+        print(f"FAIL: {report.new} new, {len(report.skipped)} skipped: {report.skipped[:3]}")
+        return 1
+    rate = args.records / ingest
+    ratio = ingest / baseline
+    print(f"baseline json.loads: {baseline:.2f} s ({args.records / baseline:,.0f} records/s)")
+    print(f"ingest into SQLite:  {ingest:.2f} s ({rate:,.0f} records/s)")
+    print(f"ratio ingest/baseline: {ratio:.2f}x (target <= {TARGET_RATIO}x)")
+    print(f"rate target: >= {TARGET_RATE:,} records/s")
+    missed = [
+        name
+        for name, ok in (("rate", rate >= TARGET_RATE), ("ratio", ratio <= TARGET_RATIO))
+        if not ok
+    ]
+    if missed:
+        print(f"FAIL: missed {', '.join(missed)}")
+        return 1
+    print("OK")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
