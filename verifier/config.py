@@ -133,6 +133,7 @@ class SignatureConfig(_Model):
     identity_regexp: str | None = None
     issuer: str = "https://token.actions.githubusercontent.com"
     branches: list[str] = Field(default_factory=list)
+    trusted_root: str | None = None  # trusted_root.json (private Sigstore); default: public-good
 
     @field_validator("identity_regexp")
     @classmethod

@@ -16,7 +16,7 @@ from verifier.errors import NotFoundError
 from verifier.incidents import IncidentKind, Severity, record_incident
 from verifier.policy import Override, Reason, ReleaseFacts, ToolFacts
 from verifier.store.events import record_event
-from verifier.store.models import AssetRow, OverrideRow, ReleaseRow, ToolRow
+from verifier.store.models import AssetRow, OverrideRow, ReleaseRow, TagPinRow, ToolRow
 from verifier.store.revision import bump_revision
 from verifier.versioning import ApprovedVersions, canonical_version
 
@@ -176,15 +176,19 @@ def _override(row: OverrideRow) -> Override:
     )
 
 
-def _release(row: ReleaseRow, assets: list[AssetRow]) -> ReleaseFacts:
+def _release(row: ReleaseRow, assets: list[AssetRow], tag_commit: str | None) -> ReleaseFacts:
+    """`tag_commit`: where the release's tag points now (it differs from the pin once moved)."""
     reasons = tuple(Reason(**reason) for reason in orjson.loads(row.reasons_json))
+    changes = orjson.loads(row.evidence_json).get("changes", ())
     return ReleaseFacts(
         version=row.version,
         status=row.status,  # type: ignore[arg-type]
         first_seen_at=row.first_seen_at,
         assets={asset.name: asset.sha256 for asset in assets},
-        commits=frozenset({row.commit} if row.commit else ()),
+        commits=frozenset(commit for commit in (row.commit, tag_commit) if commit),
         reasons=reasons,
+        pinned_commit=row.commit,
+        changes=tuple(Reason(**change) for change in changes),
     )
 
 
@@ -214,9 +218,21 @@ def load_tool_facts(session: Session, config: Config) -> Mapping[str, ToolFacts]
     assets_by_release: dict[int, list[AssetRow]] = {}
     for asset in session.scalars(select(AssetRow)):
         assets_by_release.setdefault(asset.release_id, []).append(asset)
+    tag_commits = {
+        (pin.tool, canonical_version(pin.tag)): pin.current_commit
+        for pin in session.scalars(select(TagPinRow))
+    }
+    by_commit: dict[str, dict[str, str]] = {}
     for release in session.scalars(select(ReleaseRow)):
-        facts = _release(release, assets_by_release.get(release.id or -1, []))
-        releases.setdefault(release.tool, {})[canonical_version(release.version)] = facts
+        key = canonical_version(release.version)
+        facts = _release(
+            release,
+            assets_by_release.get(release.id or -1, []),
+            tag_commits.get((release.tool, key)),
+        )
+        releases.setdefault(release.tool, {})[key] = facts
+        for commit in facts.commits:
+            by_commit.setdefault(release.tool, {})[commit] = key
     overrides: dict[str, list[Override]] = {}
     for row in session.scalars(select(OverrideRow).where(OverrideRow.revoked_at.is_(None))):
         overrides.setdefault(row.tool, []).append(_override(row))
@@ -237,5 +253,6 @@ def load_tool_facts(session: Session, config: Config) -> Mapping[str, ToolFacts]
                 *_config_waivers(config, row.name),
             ),
             advisory_packages=tool.advisory_packages,
+            by_commit=by_commit.get(row.name, {}),
         )
     return result

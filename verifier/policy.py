@@ -6,12 +6,15 @@ strongest finding decides. Anything not positively verified is never "allow".
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from verifier.versioning import ApprovedVersions, canonical_version, parse_version
+
+_FULL_SHA = re.compile(r"[0-9a-fA-F]{40}")
 
 Outcome = Literal["allow", "warn", "deny"]
 Severity = Literal["deny", "warn", "info"]
@@ -56,8 +59,10 @@ class ReleaseFacts:
     status: Literal["pending", "verified", "rejected"]
     first_seen_at: datetime
     assets: Mapping[str, str] = field(default_factory=dict)  # asset name -> pinned sha256
-    commits: frozenset[str] = frozenset()
+    commits: frozenset[str] = frozenset()  # every commit seen for it (a moved tag's too)
     reasons: tuple[Reason, ...] = ()  # why it was rejected
+    pinned_commit: str | None = None  # the commit first seen (actions: the tag's first target)
+    changes: tuple[Reason, ...] = ()  # upstream changes after first sight (digest-changed, …)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +101,7 @@ class ToolFacts:
     blocks: tuple[Override, ...] = ()
     waivers: tuple[Override, ...] = ()
     advisory_packages: tuple[tuple[str, str], ...] = ()
+    by_commit: Mapping[str, str] = field(default_factory=dict)  # full commit SHA -> version key
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +147,7 @@ class _Context:
     approvals: tuple[Override, ...]
     now: datetime
     advisories: tuple[AdvisoryHit, ...]
+    commit: str | None = None  # the full commit SHA the query named, when it named one
 
     def known_digests(self) -> set[str]:
         """The digests toolgate verified (or an operator approved) for what the runner asks."""
@@ -222,8 +229,22 @@ def _release_state(ctx: _Context) -> Iterator[Finding]:
         yield from (Finding("deny", reason) for reason in rejected)
 
 
+def _upstream_changes(ctx: _Context) -> Iterator[Finding]:
+    """A release that changed upstream after first sight is denied, except what was verified
+    at first sight when the runner pins it (its sha256, or the tag's first commit)."""
+    release = ctx.release
+    if release is None or not release.changes or ctx.approvals:
+        return
+    verified = release.status == "verified"
+    pins_digest = verified and ctx.query.sha256 in release.assets.values()
+    pins_commit = verified and ctx.commit is not None and ctx.commit == release.pinned_commit
+    if not (pins_digest or pins_commit):
+        yield from (Finding("deny", reason) for reason in release.changes)
+
+
 def _approved_versions(ctx: _Context) -> Iterator[Finding]:
-    if ctx.approvals or ctx.query.version in ctx.tool.approved:
+    version = ctx.release.version if ctx.commit and ctx.release else ctx.query.version
+    if ctx.approvals or version in ctx.tool.approved:
         return
     yield Finding(
         "deny",
@@ -302,6 +323,7 @@ Rule = Callable[[_Context], Iterator[Finding]]
 RULES: tuple[Rule, ...] = (
     _manual_blocks,
     _release_state,
+    _upstream_changes,
     _approved_versions,
     _digest,
     _cooldown,
@@ -318,6 +340,18 @@ def time_boundaries(tool: ToolFacts, now: datetime) -> Iterator[datetime]:
         for release in tool.releases.values():
             if (eligible_at := release.first_seen_at + tool.cooldown) > now:
                 yield eligible_at
+
+
+def _resolve(tool: ToolFacts, version: str) -> tuple[ReleaseFacts | None, str | None]:
+    """The release a version names, and the commit when it is a full SHA (actions pinned by
+    commit resolve to the release whose tag pointed at it)."""
+    if (release := tool.releases.get(version)) is not None:
+        return release, None
+    if _FULL_SHA.fullmatch(version):
+        commit = version.lower()
+        key = tool.by_commit.get(commit)
+        return (tool.releases.get(key) if key is not None else None), commit
+    return None, None
 
 
 def decide(
@@ -341,7 +375,8 @@ def decide(
         for a in tool.approvals
         if a.active(now) and a.version is not None and canonical_version(a.version) == version
     )
-    ctx = _Context(query, tool, tool.releases.get(version), approvals, now, tuple(advisories))
+    release, commit = _resolve(tool, version)
+    ctx = _Context(query, tool, release, approvals, now, tuple(advisories), commit)
     findings = [finding for rule in RULES for finding in rule(ctx)]
     denies = [f.reason for f in findings if f.severity == "deny"]
     warns = [f.reason for f in findings if f.severity == "warn"]

@@ -18,6 +18,7 @@ from verifier.inventory import sync_tools
 from verifier.metrics import DecisionMetrics
 from verifier.snapshot import Snapshot, build_snapshot
 from verifier.store.revision import read_revision
+from verifier.watcher import Watcher
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,21 @@ class Service:
             asyncio.create_task(self._refresh_loop(), name="snapshot-refresh"),
             asyncio.create_task(self.audit.run(flush_interval), name="audit-flush"),
         ]
+        if self.config.github.poll_interval:
+            self._tasks.append(asyncio.create_task(self._watch_loop(), name="release-watcher"))
+
+    async def _watch_loop(self) -> None:
+        """Poll upstream releases at start and then every `[github] poll_interval`."""
+        interval = self.config.github.poll_interval.total_seconds()
+        watcher = Watcher(self.config, self.engine)
+        try:
+            while True:
+                reports = await asyncio.to_thread(watcher.poll)
+                if any(r.new or r.verified or r.rejected or r.incidents for r in reports):
+                    await asyncio.to_thread(self.refresh)
+                await asyncio.sleep(interval)
+        finally:
+            watcher.stop()
 
     async def stop(self) -> None:
         """Stop background work and flush the audit buffer."""

@@ -7,7 +7,15 @@ from typing import Annotated
 import typer
 
 from verifier import __version__
-from verifier.cli import audit_cmd, check, inventory_cmd, serve, tokens_cmd, verify_cmd
+from verifier.cli import (
+    audit_cmd,
+    check,
+    inventory_cmd,
+    serve,
+    sync_cmd,
+    tokens_cmd,
+    verify_cmd,
+)
 from verifier.cli.app import app
 
 __all__ = [
@@ -17,6 +25,7 @@ __all__ = [
     "inventory_cmd",
     "main",
     "serve",
+    "sync_cmd",
     "tokens_cmd",
     "verify_cmd",
 ]

@@ -64,6 +64,8 @@ class ReleaseRow(SQLModel, table=True):
     verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     commit: str | None = Field(default=None, max_length=64)
     reasons_json: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    # signer, commit, Rekor entry, checksum source…; "changes": upstream changes after first
+    # sight (digest-changed, tag-moved), which deny everything but the pinned digest/commit
     evidence_json: str = Field(default="{}", sa_column=Column(Text, nullable=False))
 
 

@@ -1,0 +1,92 @@
+"""Evidence regression and `toolgate accept-evidence`; `toolgate sync`; the daemon's watcher."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from typer.testing import CliRunner
+
+from tests.watcher.conftest import ASSET, REPO, SOURCE_COMMIT, WORKFLOW, codes, rfc8785_tool
+from tests.watcher.conftest import signed_release_files as files
+from verifier.cli import app
+
+ANY_TAG = rf"^{WORKFLOW.replace('.', '[.]')}@refs/tags/v[0-9.]+$"
+
+
+def toolgate(rig, *args: str):
+    config = str(rig.server.config.source_path)
+    return CliRunner().invoke(app, [*args, "--config", config])
+
+
+def test_release_without_its_checksums_file_is_held_until_accepted(rig):
+    r = rig(rfc8785_tool(identity=ANY_TAG, regexp=True))
+    r.github.add_commit(REPO, SOURCE_COMMIT)
+    r.github.add_release(REPO, "v0.1.1", files("0.1.1"))
+    r.poll()
+    without_sums = {k: v for k, v in files().items() if k != "SHA256SUMS"}
+    r.github.add_release(REPO, "v0.1.2", without_sums)
+    report = r.poll()["rfc8785"]
+    assert (report.verified, report.rejected) == ([], ["v0.1.2"])
+    body = r.decide("rfc8785", "0.1.2")
+    assert (body["decision"], codes(body)) == ("deny", ["evidence-changed"])
+    reason = body["reasons"][0]
+    assert (reason["expected"], reason["found"]) == (
+        "checksums=True (as v0.1.1)",
+        "checksums=False",
+    )
+    assert "toolgate accept-evidence rfc8785 v0.1.2" in reason["detail"]
+    assert r.decide("rfc8785", "0.1.1")["decision"] == "allow"
+    assert r.decide("rfc8785", "0.1.2")["newest_allowed"] == "v0.1.1"
+
+    refused = toolgate(r, "accept-evidence", "rfc8785", "v0.1.1", "--reason", "x")
+    assert refused.exit_code == 2 and "not held for evidence-changed" in refused.stderr
+    accepted = toolgate(r, "accept-evidence", "rfc8785", "0.1.2", "--reason", "sums moved to SLSA")
+    assert accepted.exit_code == 0, accepted.stderr
+    assert "now verified" in accepted.stdout
+    r.server.service.refresh()
+    assert r.decide("rfc8785", "0.1.2")["decision"] == "allow"
+    # Accepted once: the next release is compared with the accepted (weaker) baseline.
+    r.github.add_release(REPO, "v0.1.3", files("0.1.3"))
+    assert r.poll()["rfc8785"].verified == ["v0.1.3"]
+
+
+def test_sync_command_polls_verifies_and_reports(rig):
+    r = rig(rfc8785_tool())
+    r.github.add_commit(REPO, SOURCE_COMMIT)
+    r.github.add_release(REPO, "v0.1.2", files())
+    result = toolgate(r, "sync", "--tool", "rfc8785", "--json")
+    assert result.exit_code == 0, result.stderr
+    (report,) = json.loads(result.stdout)["tools"]
+    assert (report["tool"], report["new"], report["verified"]) == (
+        "rfc8785",
+        ["v0.1.2"],
+        ["v0.1.2"],
+    )
+    again = toolgate(r, "sync", "--tool", "rfc8785")
+    assert again.exit_code == 0 and "unchanged" in again.stdout
+    assert len(r.github.api_requests("/releases")) == 2  # one full listing, one 304
+    r.server.service.refresh()
+    assert r.decide("rfc8785", "0.1.2")["decision"] == "allow"
+
+
+def test_sync_exits_1_on_a_rejection_and_2_on_an_unknown_tool(rig):
+    r = rig(rfc8785_tool())
+    r.github.add_commit(REPO, SOURCE_COMMIT)
+    r.github.add_release(REPO, "v0.1.2", files(bundle=False))
+    result = toolgate(r, "sync", "--tool", "rfc8785")
+    assert result.exit_code == 1 and "v0.1.2" in result.stdout
+    unknown = toolgate(r, "sync", "--tool", "nope")
+    assert unknown.exit_code == 2 and 'tool "nope" is not in the configuration' in unknown.stderr
+
+
+def test_the_daemon_watches_on_its_own(rig, fake_github):
+    fake_github.add_commit(REPO, SOURCE_COMMIT)
+    fake_github.add_release(REPO, "v0.1.2", files())
+    github = f'api_url = "{fake_github.url}"\npoll_interval = "1s"'
+    r = rig(rfc8785_tool(), github=github)
+    deadline = time.monotonic() + 20
+    while r.decide("rfc8785", "0.1.2")["decision"] != "allow":
+        assert time.monotonic() < deadline, "the daemon did not verify the release"
+        time.sleep(0.2)
+    assert r.decide("rfc8785", "0.1.2", asset=ASSET)["decision"] == "allow"

@@ -1,0 +1,967 @@
+"""The release watcher: poll upstreams, record what is new, verify it, pin what was seen first.
+
+One poll of a tool costs one conditional request when nothing changed. New releases (binaries:
+GitHub releases; actions: tags) are recorded `pending` with toolgate's own first-sight time,
+then verified outside any transaction (downloads, Sigstore, provenance) and recorded `verified`
+or `rejected` with reason codes and evidence. Every fact change is committed with its incident
+and a revision bump. A later difference from what was first seen (a replaced asset, a moved
+tag) is recorded as a change of the release: the new thing is denied, the pinned one stays
+allowed when asked for by digest or commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+from sigstore.verify import Verifier
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
+
+from verifier.config import Config, SignatureConfig, ToolConfig
+from verifier.errors import NotFoundError
+from verifier.incidents import IncidentKind, Severity, record_incident
+from verifier.policy import Reason
+from verifier.sources.errors import SourceError
+from verifier.sources.github import Cached, GitHub, Listing, UpstreamRelease, UpstreamTag
+from verifier.sources.http import make_client
+from verifier.store.events import record_event
+from verifier.store.models import (
+    AssetPinRow,
+    AssetRow,
+    CommitCheckRow,
+    EvidenceBaselineRow,
+    HttpCacheRow,
+    ReleaseRow,
+    TagPinRow,
+)
+from verifier.store.revision import bump_revision
+from verifier.verify.attestations import AttestationVerified, verify_attestation
+from verifier.verify.checksums import Checksums, check_digest, parse_checksums
+from verifier.verify.claims import CertificateClaims
+from verifier.verify.download import DownloadLimits, download
+from verifier.verify.errors import (
+    ChecksumError,
+    DownloadError,
+    HTTPStatus,
+    PolicyError,
+    Timeout,
+    Truncated,
+    TrustRootError,
+)
+from verifier.verify.identity import AcceptedIdentity, ClaimExpectations, IdentityPolicy
+from verifier.verify.pinning import AssetSighting, EvidenceProfile, asset_changed, evidence_changes
+from verifier.verify.results import Failure, Rejected
+from verifier.verify.signatures import SignatureEvidence, verify_signature
+from verifier.verify.trust import file_verifier, instance_verifier
+from verifier.versioning import ApprovedVersions, canonical_version, parse_version
+
+log = logging.getLogger(__name__)
+
+MAX_ASSET_BYTES = 2 << 30
+MAX_SIDECAR_BYTES = 16 << 20  # checksums files and bundles
+# Where GitHub serves release files from (browser_download_url redirects there).
+DOWNLOAD_HOSTS = frozenset(
+    {"github.com", "objects.githubusercontent.com", "release-assets.githubusercontent.com"}
+)
+PIN_CODES = frozenset({"digest-changed", "tag-moved"})
+WATCHER = "watcher"
+
+
+@dataclass
+class ToolReport:
+    """What one poll of one tool did."""
+
+    tool: str
+    new: list[str] = field(default_factory=list)
+    verified: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+    incidents: list[str] = field(default_factory=list)
+    unchanged: bool = False
+    error: str | None = None
+
+    @property
+    def problem(self) -> bool:
+        return bool(self.rejected or self.incidents or self.error)
+
+
+@dataclass
+class Verdict:
+    """The outcome of verifying one release, before it is recorded."""
+
+    reasons: list[Reason] = field(default_factory=list)
+    evidence: dict[str, Any] = field(default_factory=dict)
+    assets: list[tuple[str, str, int]] = field(default_factory=list)  # name, sha256, size
+    commit: str | None = None
+    profile: EvidenceProfile | None = None
+    retry: bool = False  # a check could not run for a transient cause: try again next poll
+
+    def fail(
+        self, code: str, detail: str, *, expected: str | None = None, found: str | None = None
+    ):
+        self.reasons.append(Reason(code, expected, found, detail))
+
+    def fail_with(self, failure: Failure) -> None:
+        self.fail(
+            str(failure.reason), failure.detail, expected=failure.expected, found=failure.found
+        )
+
+
+def render(template: str, *, tag: str, asset: str = "") -> str:
+    """Fill `{version}` (the tag without a leading v), `{tag}` and `{asset}` in a template."""
+    values = {"{version}": canonical_version(tag), "{tag}": tag, "{asset}": asset}
+    for key, value in values.items():
+        template = template.replace(key, value)
+    return template
+
+
+def github_repo(tool: ToolConfig) -> str | None:
+    """OWNER/REPO of a `github:` source, else None."""
+    return tool.source.removeprefix("github:") if tool.source.startswith("github:") else None
+
+
+class Watcher:
+    """Polls the inventory's GitHub tools and records releases, verdicts, pins and incidents."""
+
+    def __init__(
+        self,
+        config: Config,
+        engine: Engine,
+        *,
+        client: httpx.Client | None = None,
+        github: GitHub | None = None,
+        workers: int = 16,
+        max_asset_bytes: int = MAX_ASSET_BYTES,
+    ) -> None:
+        self.config = config
+        self.engine = engine
+        self._own_client = client is None
+        self.client = client or make_client(config)
+        self.github = github or GitHub(self.client, config.github.api_url)
+        self.workers = workers
+        self.max_asset_bytes = max_asset_bytes
+        self.download_dir = config.state_dir / "downloads"
+        self._verifiers: dict[str | None, Verifier] = {}
+        self._stopping = threading.Event()
+        self._polling = threading.Lock()
+
+    def close(self) -> None:
+        """Close the HTTP client if this watcher made it."""
+        if self._own_client:
+            self.client.close()
+
+    def stop(self) -> None:
+        """Skip the tools not yet started; the client is closed once no poll runs."""
+        self._stopping.set()
+        if self._polling.acquire(blocking=False):
+            try:
+                self.close()
+            finally:
+                self._polling.release()
+
+    def tools(self, names: Iterable[str] | None = None) -> list[ToolConfig]:
+        """The configured tools to watch (GitHub sources); raise NotFoundError for unknown names."""
+        wanted = list(names or ())
+        for name in wanted:
+            if self.config.tool(name) is None:
+                raise NotFoundError(f'tool "{name}" is not in the configuration')
+        chosen = [t for t in self.config.tools if not wanted or t.name in wanted]
+        for tool in chosen:
+            if github_repo(tool) is None:
+                log.info(
+                    "%s: source %s is not watched (GitHub sources only)", tool.name, tool.source
+                )
+        return [t for t in chosen if github_repo(t) is not None]
+
+    def poll(
+        self,
+        tools: list[ToolConfig] | None = None,
+        on_done: Callable[[ToolReport], None] | None = None,
+    ) -> list[ToolReport]:
+        """Poll `tools` (default: every watched tool) concurrently; reports in completion order."""
+        reports = []
+        with self._polling, ThreadPoolExecutor(self.workers, thread_name_prefix="watch") as pool:
+            futures = [pool.submit(self.poll_tool, tool) for tool in tools or self.tools()]
+            for future in as_completed(futures):
+                report = future.result()
+                reports.append(report)
+                if on_done is not None:
+                    on_done(report)
+            if self._stopping.is_set():
+                self.close()
+        return reports
+
+    def poll_tool(self, tool: ToolConfig) -> ToolReport:
+        """Poll one tool; upstream and store failures end in `report.error`, never raise."""
+        report = ToolReport(tool.name)
+        if self._stopping.is_set():
+            report.error = "the watcher is stopping"
+            return report
+        try:
+            if tool.kind == "action":
+                self._poll_tags(tool, report)
+            else:
+                self._poll_releases(tool, report)
+        except SourceError as exc:
+            report.error = str(exc)
+            log.warning("%s: poll failed, nothing recorded: %s", tool.name, exc)
+        except SQLAlchemyError as exc:
+            report.error = f"store error: {str(exc).splitlines()[0]}"
+            log.error("%s: %s", tool.name, report.error)
+        except Exception as exc:  # one tool's bug must not stop the others being watched
+            report.error = f"unexpected error: {exc!r}"
+            log.exception("%s: poll failed unexpectedly", tool.name)
+        return report
+
+    # ---- binaries: GitHub releases --------------------------------------------------------
+
+    def _poll_releases(self, tool: ToolConfig, report: ToolReport) -> None:
+        repo = github_repo(tool)
+        assert repo is not None
+        listing = self.github.releases(repo, self._cached(self.github.releases_url(repo)))
+        report.unchanged = not listing.changed
+        if listing.changed:
+            self._record_releases(tool, listing, report)
+        for row_version, release in self._due(tool, listing.items, lambda r: r.tag):
+            verdict = self._verify_release(tool, repo, release)
+            self._record_verdict(tool, row_version, verdict, report)
+
+    def _record_releases(
+        self, tool: ToolConfig, listing: Listing[UpstreamRelease], report: ToolReport
+    ) -> None:
+        now = datetime.now(UTC)
+        with Session(self.engine) as session:
+            rows = self._release_rows(session, tool.name)
+            pins = {
+                (canonical_version(p.version), p.name): p
+                for p in session.scalars(select(AssetPinRow).where(AssetPinRow.tool == tool.name))
+            }
+            changed = False
+            for release in reversed(listing.items):  # oldest first
+                key = canonical_version(release.tag)
+                row = rows.get(key)
+                if row is None:
+                    row = ReleaseRow(
+                        tool=tool.name, version=release.tag, status="pending", first_seen_at=now
+                    )
+                    session.add(row)
+                    rows[key] = row
+                    report.new.append(release.tag)
+                    changed = True
+                for asset in release.assets:
+                    seen = AssetSighting(asset.id, asset.size, asset.digest)
+                    pin = pins.get((key, asset.name))
+                    if pin is None:
+                        session.add(
+                            AssetPinRow(
+                                tool=tool.name,
+                                version=row.version,
+                                name=asset.name,
+                                upstream_id=asset.id,
+                                size=asset.size,
+                                digest=asset.digest,
+                                first_seen_at=now,
+                            )
+                        )
+                        continue
+                    pinned = AssetSighting(pin.upstream_id, pin.size, pin.digest)
+                    if differences := asset_changed(pinned, seen):
+                        reason = Reason(
+                            "digest-changed",
+                            f"{asset.name} as first seen: {pinned.describe()}",
+                            seen.describe(),
+                            f"{asset.name} of {release.tag} was replaced upstream after toolgate "
+                            f"first saw it ({', '.join(differences)} changed); the first-seen "
+                            "file stays allowed when asked for by sha256, the new one is denied",
+                        )
+                        dedupe = f"digest-changed:{tool.name}:{key}:{asset.name}:{asset.id}"
+                        changed |= self._record_change(
+                            session,
+                            tool,
+                            row,
+                            [reason],
+                            IncidentKind.DIGEST_CHANGED,
+                            dedupe,
+                            report,
+                        )
+            self._store_cache(session, listing)
+            if changed:
+                bump_revision(session)
+            session.commit()
+
+    def _verify_release(self, tool: ToolConfig, repo: str, release: UpstreamRelease) -> Verdict:
+        verdict = Verdict()
+        verdict.evidence["release_id"] = release.id
+        if not tool.assets:
+            verdict.fail(
+                "not-verified",
+                "no `assets` are configured for this tool: nothing can be verified",
+                expected="asset name templates in [[tool]] assets",
+                found="none",
+            )
+            return verdict
+        self.download_dir.mkdir(parents=True, exist_ok=True)
+        workdir = Path(
+            tempfile.mkdtemp(prefix=f"{tool.name.replace('/', '_')}-", dir=self.download_dir)
+        )
+        try:
+            checksums = self._checksums(tool, release, workdir, verdict)
+            if checksums is None and tool.signature is None and not verdict.reasons:
+                verdict.fail(
+                    "not-verified",
+                    "nothing vouches for the files: no signature is configured and the release "
+                    "has no checksums file",
+                    expected="a Sigstore signature or a checksums file",
+                    found="neither",
+                )
+                return verdict
+            policy = self._identity_policy(tool, repo, release.tag, verdict)
+            claims: CertificateClaims | None = None
+            attested = False
+            for template in tool.assets:
+                name = render(template, tag=release.tag)
+                outcome = self._verify_asset(
+                    tool, repo, release, name, checksums, policy, workdir, verdict
+                )
+                if outcome is not None:
+                    claims = outcome[0] or claims
+                    attested = attested or outcome[1]
+            verdict.profile = EvidenceProfile.from_claims(
+                claims, checksums=checksums is not None, attested=attested
+            )
+            verdict.evidence["profile"] = verdict.profile.to_dict()
+            if not verdict.reasons and claims is not None and claims.sha:
+                verdict.commit = claims.sha
+                self._check_commit(
+                    tool, repo, claims.sha, f"source commit of {release.tag}", verdict
+                )
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        return verdict
+
+    def _verify_asset(
+        self,
+        tool: ToolConfig,
+        repo: str,
+        release: UpstreamRelease,
+        name: str,
+        checksums: Checksums | None,
+        policy: IdentityPolicy | None,
+        workdir: Path,
+        verdict: Verdict,
+    ) -> tuple[CertificateClaims | None, bool] | None:
+        """Download and check one asset; (signer claims, attested) when it verified."""
+        asset = release.asset(name)
+        if asset is None:
+            listed = ", ".join(a.name for a in release.assets[:8]) or "none"
+            verdict.fail(
+                "not-verified",
+                f"the release has no file named {name}",
+                expected=name,
+                found=f"files: {listed}",
+            )
+            return None
+        fetched = self._download(asset.url, workdir, name, self.max_asset_bytes, verdict)
+        if fetched is None:
+            return None
+        sha256, size, path = fetched
+        path.unlink(missing_ok=True)
+        failures_before = len(verdict.reasons)
+        if asset.digest and asset.digest.lower() != f"sha256:{sha256}":
+            verdict.fail(
+                "checksum-mismatch",
+                f"{name}: the downloaded bytes differ from the digest GitHub publishes",
+                expected=asset.digest,
+                found=f"sha256:{sha256}",
+            )
+        source = "github-digest" if asset.digest else None
+        if checksums is not None:
+            try:
+                entry = checksums.lookup(name)
+            except ChecksumError as exc:
+                verdict.fail(
+                    "not-verified", str(exc), expected=f"{name} listed", found="not listed"
+                )
+            else:
+                if (failure := check_digest(entry, sha256, None)) is not None:
+                    verdict.fail_with(failure)
+                source = f"{checksums.source} line {entry.line}"
+        claims: CertificateClaims | None = None
+        if tool.signature is not None and policy is not None:
+            signature = self._signature(
+                tool.signature, release, name, sha256, policy, workdir, verdict
+            )
+            if signature is not None:
+                claims = signature.claims
+                verdict.evidence.setdefault("signatures", {})[name] = _signature_evidence(signature)
+        attested = self._attestation(tool, repo, name, sha256, policy, verdict)
+        verdict.evidence.setdefault("assets", {})[name] = {
+            "sha256": sha256,
+            "size": size,
+            "checksum_source": source,
+        }
+        if len(verdict.reasons) > failures_before:
+            return None
+        verdict.assets.append((name, sha256, size))
+        return claims, attested
+
+    def _download(
+        self, url: str, workdir: Path, name: str, cap: int, verdict: Verdict
+    ) -> tuple[str, int, Path] | None:
+        try:
+            got = download(
+                self.client,
+                url,
+                workdir,
+                allowed_hosts=DOWNLOAD_HOSTS | {self.github.host},
+                limits=DownloadLimits(max_bytes=cap),
+                name=name,
+            )
+        except DownloadError as exc:
+            transient = isinstance(exc, Timeout | Truncated) or (
+                isinstance(exc, HTTPStatus) and exc.status_code >= 500
+            )
+            verdict.retry = verdict.retry or transient or type(exc) is DownloadError
+            verdict.fail(
+                "not-verified", f"download of {name} failed: {exc}", expected="a complete download"
+            )
+            return None
+        return got.sha256, got.size, got.path
+
+    def _checksums(
+        self, tool: ToolConfig, release: UpstreamRelease, workdir: Path, verdict: Verdict
+    ) -> Checksums | None:
+        if tool.checksums is None:
+            return None
+        name = render(tool.checksums, tag=release.tag)
+        asset = release.asset(name)
+        if asset is None:
+            # Not a failure by itself: the evidence profile records it, and a tool whose last
+            # accepted release had a checksums file holds this one with evidence-changed.
+            log.warning("%s %s: no checksums file %s in the release", tool.name, release.tag, name)
+            return None
+        fetched = self._download(asset.url, workdir, name, MAX_SIDECAR_BYTES, verdict)
+        if fetched is None:
+            return None
+        try:
+            return parse_checksums(fetched[2].read_text(encoding="utf-8", errors="replace"), name)
+        except ChecksumError as exc:
+            verdict.fail("not-verified", str(exc), expected="a checksums file in a known format")
+            return None
+
+    def _identity_policy(
+        self, tool: ToolConfig, repo: str, tag: str, verdict: Verdict
+    ) -> IdentityPolicy | None:
+        signature = tool.signature
+        if signature is None:
+            return None
+        # With reusable workflows the SAN names the called workflow, so the source repository
+        # claim is pinned too: the signing run must have been started from the tool's own repo.
+        claims = ClaimExpectations(repository=repo)
+        identities = (
+            [signature.identity]
+            if isinstance(signature.identity, str)
+            else signature.identity or []
+        )
+        try:
+            accepted = [
+                AcceptedIdentity(signature.issuer, san=render(identity, tag=tag), claims=claims)
+                for identity in identities
+            ]
+            if signature.identity_regexp:
+                accepted.append(
+                    AcceptedIdentity(
+                        signature.issuer, san_regexp=signature.identity_regexp, claims=claims
+                    )
+                )
+            return IdentityPolicy(tuple(accepted))
+        except PolicyError as exc:
+            verdict.fail("not-verified", f"the signature policy is unusable: {exc}")
+            return None
+
+    def _verifier(self, signature: SignatureConfig | None) -> Verifier:
+        root = signature.trusted_root if signature else None
+        if root not in self._verifiers:
+            if root is None:
+                self._verifiers[root] = instance_verifier()
+            else:
+                self._verifiers[root] = file_verifier(
+                    self.config.source_path.resolve().parent / root
+                )
+        return self._verifiers[root]
+
+    def _signature(
+        self,
+        signature: SignatureConfig,
+        release: UpstreamRelease,
+        name: str,
+        sha256: str,
+        policy: IdentityPolicy,
+        workdir: Path,
+        verdict: Verdict,
+    ) -> SignatureEvidence | None:
+        bundle_name = render(signature.bundle, tag=release.tag, asset=name)
+        raw: bytes | None = None
+        if (asset := release.asset(bundle_name)) is not None:
+            fetched = self._download(asset.url, workdir, bundle_name, MAX_SIDECAR_BYTES, verdict)
+            if fetched is None:
+                return None
+            raw = fetched[2].read_bytes()
+        try:
+            result = verify_signature(sha256, raw, policy, self._verifier(signature))
+        except TrustRootError as exc:
+            verdict.fail("not-verified", str(exc), expected="a usable Sigstore trust root")
+            return None
+        if isinstance(result, Rejected):
+            failure = result.failure
+            detail = f"{bundle_name if raw is not None else name}: {failure.detail}"
+            verdict.fail(
+                str(failure.reason), detail, expected=failure.expected, found=failure.found
+            )
+            return None
+        return result.evidence
+
+    def _attestation(
+        self,
+        tool: ToolConfig,
+        repo: str,
+        name: str,
+        sha256: str,
+        policy: IdentityPolicy | None,
+        verdict: Verdict,
+    ) -> bool:
+        if tool.attestations == "off":
+            return False
+        try:
+            bundles = self.github.attestations(repo, sha256)
+        except SourceError as exc:
+            if tool.attestations == "required":
+                verdict.retry = True
+                verdict.fail("not-verified", f"attestations of {name} unavailable: {exc}")
+            return False
+        if not bundles:
+            if tool.attestations == "required":
+                verdict.fail(
+                    "not-verified",
+                    f"{name} has no artifact attestation on GitHub",
+                    expected='an attestation (attestations = "required")',
+                    found="none",
+                )
+            return False
+        if policy is None:
+            verdict.fail(
+                "not-verified", "attestations need a `signature` identity to check against"
+            )
+            return False
+        failures = []
+        for raw in bundles:
+            result = verify_attestation(sha256, raw, policy, self._verifier(tool.signature))
+            if isinstance(result, AttestationVerified):
+                verdict.evidence.setdefault("attestations", {})[name] = {
+                    "predicate_type": result.evidence.predicate_type,
+                    "rekor_log_index": result.evidence.signature.log_index,
+                }
+                return True
+            failures.append(result.failure)
+        verdict.fail_with(failures[0])
+        return False
+
+    # ---- actions: tags --------------------------------------------------------------------
+
+    def _poll_tags(self, tool: ToolConfig, report: ToolReport) -> None:
+        repo = github_repo(tool)
+        assert repo is not None
+        listing = self.github.tags(repo, self._cached(self.github.tags_url(repo)))
+        report.unchanged = not listing.changed
+        if listing.changed:
+            self._record_tags(tool, repo, listing, report)
+        for row_version, tag in self._due(tool, listing.items, lambda t: t.name):
+            verdict = Verdict(commit=tag.commit)
+            verdict.evidence.update(tag=tag.name, commit=tag.commit, tag_type=tag.object_type)
+            self._check_commit(tool, repo, tag.commit, f"commit of tag {tag.name}", verdict)
+            self._record_verdict(tool, row_version, verdict, report)
+
+    def _record_tags(
+        self, tool: ToolConfig, repo: str, listing: Listing[UpstreamTag], report: ToolReport
+    ) -> None:
+        # Check moved tags' new commits first: no write transaction may stay open over requests.
+        with Session(self.engine) as session:
+            first = {
+                canonical_version(p.tag): p.commit
+                for p in session.scalars(select(TagPinRow).where(TagPinRow.tool == tool.name))
+            }
+        checks: dict[str, Verdict] = {}
+        for tag in listing.items:
+            pinned = first.get(canonical_version(tag.name))
+            if pinned is not None and pinned != tag.commit:
+                check = checks[tag.commit] = Verdict()
+                self._check_commit(tool, repo, tag.commit, f"new commit of tag {tag.name}", check)
+        now = datetime.now(UTC)
+        with Session(self.engine) as session:
+            pins = {
+                canonical_version(p.tag): p
+                for p in session.scalars(select(TagPinRow).where(TagPinRow.tool == tool.name))
+            }
+            rows = self._release_rows(session, tool.name)
+            changed = False
+            for tag in listing.items:
+                key = canonical_version(tag.name)
+                pin = pins.get(key)
+                if pin is None:
+                    session.add(
+                        TagPinRow(
+                            tool=tool.name,
+                            tag=tag.name,
+                            commit=tag.commit,
+                            current_commit=tag.commit,
+                            first_seen_at=now,
+                        )
+                    )
+                    if key not in rows:
+                        session.add(
+                            ReleaseRow(
+                                tool=tool.name,
+                                version=tag.name,
+                                status="pending",
+                                first_seen_at=now,
+                                commit=tag.commit,
+                            )
+                        )
+                        report.new.append(tag.name)
+                    changed = True
+                    continue
+                if tag.commit != pin.current_commit:
+                    pin.current_commit, pin.moved_at = tag.commit, now
+                    changed = True
+                if tag.commit != pin.commit and key in rows:
+                    moved = Reason(
+                        "tag-moved",
+                        f"tag {tag.name} at {pin.commit} (first seen {_iso(pin.first_seen_at)})",
+                        f"tag {tag.name} at {tag.commit}",
+                        "the tag was moved after toolgate first saw it; the first-seen commit "
+                        "stays allowed when asked for by full SHA, the tag name is denied",
+                    )
+                    reasons = (
+                        [moved, *checks[tag.commit].reasons] if tag.commit in checks else [moved]
+                    )
+                    changed |= self._record_change(
+                        session,
+                        tool,
+                        rows[key],
+                        reasons,
+                        IncidentKind.TAG_MOVED,
+                        f"tag-moved:{tool.name}:{key}:{tag.commit}",
+                        report,
+                    )
+            self._store_cache(session, listing)
+            if changed:
+                bump_revision(session)
+            session.commit()
+
+    # ---- shared steps ---------------------------------------------------------------------
+
+    def _check_commit(
+        self, tool: ToolConfig, repo: str, commit: str, what: str, verdict: Verdict
+    ) -> None:
+        """The commit must be reachable from a protected branch (impostor: unknown to the repo)."""
+        try:
+            branches = self._branches(tool, repo)
+            status, branch = self._reachability(repo, commit, branches)
+        except SourceError as exc:
+            verdict.retry = True
+            verdict.fail("not-verified", f"cannot check the {what}: {exc}")
+            return
+        verdict.evidence["source_commit"] = commit
+        protected = " or ".join(branches)
+        if status == "on-branch":
+            verdict.evidence["source_branch"] = branch
+        elif status == "unknown-commit":
+            verdict.fail(
+                "impostor-commit",
+                f"the {what} does not belong to {repo} (a fork's commit served through it?)",
+                expected=f"a commit of {repo}",
+                found=commit,
+            )
+        else:
+            verdict.fail(
+                "commit-not-on-branch",
+                f"the {what} is not reachable from a protected branch of {repo}",
+                expected=f"a commit reachable from {protected}",
+                found=commit,
+            )
+
+    def _branches(self, tool: ToolConfig, repo: str) -> list[str]:
+        if tool.signature is not None and tool.signature.branches:
+            return list(tool.signature.branches)
+        return [self.github.default_branch(repo)]
+
+    def _reachability(self, repo: str, commit: str, branches: list[str]) -> tuple[str, str | None]:
+        """Cached per (repository, commit) in the store: a commit's ancestry does not change."""
+        checked = " ".join(branches)
+        with Session(self.engine) as session:
+            row = session.scalars(
+                select(CommitCheckRow).where(
+                    CommitCheckRow.repository == repo, CommitCheckRow.commit == commit
+                )
+            ).first()
+            if row is not None and row.checked_branches == checked:
+                return row.status, row.branch
+        answer = self.github.reachability(repo, commit, branches)
+        with Session(self.engine) as session:
+            row = session.scalars(
+                select(CommitCheckRow).where(
+                    CommitCheckRow.repository == repo, CommitCheckRow.commit == commit
+                )
+            ).first()
+            row = row or CommitCheckRow(repository=repo, commit=commit, status=answer.status)
+            row.status, row.branch, row.checked_branches = answer.status, answer.branch, checked
+            row.checked_at = datetime.now(UTC)
+            session.add(row)
+            session.commit()
+        return answer.status, answer.branch
+
+    def _due(self, tool: ToolConfig, items: Iterable[Any], version_of: Callable[[Any], str]):
+        """Upstream items whose release is pending, or rejected for a transient cause, and whose
+        version is approved (unapproved versions are recorded but not downloaded)."""
+        approved = ApprovedVersions(tool.versions)
+        with Session(self.engine) as session:
+            rows = self._release_rows(session, tool.name)
+        due = []
+        for item in items:
+            row = rows.get(canonical_version(version_of(item)))
+            if row is None or version_of(item) not in approved:
+                continue
+            retry = row.status == "rejected" and orjson.loads(row.evidence_json).get("retry")
+            if row.status == "pending" or retry:
+                due.append((row.version, item))
+        due.sort(key=lambda pair: _order(pair[0]))
+        return due
+
+    def _record_verdict(
+        self, tool: ToolConfig, version: str, verdict: Verdict, report: ToolReport
+    ) -> None:
+        now = datetime.now(UTC)
+        with Session(self.engine) as session:
+            row = self._release_rows(session, tool.name)[canonical_version(version)]
+            evidence = {**verdict.evidence, "retry": verdict.retry}
+            if changes := orjson.loads(row.evidence_json).get("changes"):
+                evidence["changes"] = changes
+            reasons = list(verdict.reasons)
+            if not reasons and verdict.profile is not None:
+                reasons += self._evidence_regression(
+                    session, tool, version, verdict.profile, report
+                )
+            row.commit = verdict.commit or row.commit
+            row.evidence_json = orjson.dumps(evidence).decode()
+            row.reasons_json = orjson.dumps([r.to_dict() for r in reasons]).decode()
+            row.status = "rejected" if reasons else "verified"
+            row.verified_at = now if not reasons else None
+            if row.id is not None and not verdict.reasons:  # only a complete verification pins
+                for name, sha256, size in verdict.assets:
+                    session.add(AssetRow(release_id=row.id, name=name, sha256=sha256, size=size))
+            if reasons:
+                report.rejected.append(version)
+                if not verdict.retry:
+                    codes = ", ".join(sorted({r.code for r in reasons}))
+                    record_incident(
+                        session,
+                        kind=IncidentKind.VERIFICATION_FAILED,
+                        tool=tool.name,
+                        version=version,
+                        severity=Severity.HIGH,
+                        summary=f"{tool.name} {version} failed verification: {codes}",
+                        detail={"reasons": [r.to_dict() for r in reasons]},
+                        dedupe_key=f"verification-failed:{tool.name}:{canonical_version(version)}",
+                    )
+                log.warning("%s %s rejected: %s", tool.name, version, [r.code for r in reasons])
+            else:
+                report.verified.append(version)
+            bump_revision(session)
+            session.commit()
+
+    def _evidence_regression(
+        self,
+        session: Session,
+        tool: ToolConfig,
+        version: str,
+        profile: EvidenceProfile,
+        report: ToolReport,
+    ) -> list[Reason]:
+        """Hold a release whose evidence is weaker or other than the last accepted one's."""
+        baseline = session.get(EvidenceBaselineRow, tool.name)
+        if baseline is None:
+            session.add(
+                EvidenceBaselineRow(
+                    tool=tool.name,
+                    version=version,
+                    profile_json=orjson.dumps(profile.to_dict()).decode(),
+                    accepted_by=WATCHER,
+                    reason="first verified release of the tool (trust on first use)",
+                )
+            )
+            return []
+        accepted = EvidenceProfile.from_dict(orjson.loads(baseline.profile_json))
+        changes = evidence_changes(accepted, profile)
+        names = [change.name for change in changes]
+        if not changes:
+            if _order(version) > _order(baseline.version):
+                baseline.version = version
+            return []
+        reason = Reason(
+            "evidence-changed",
+            "; ".join(f"{c.name}={c.expected}" for c in changes) + f" (as {baseline.version})",
+            "; ".join(f"{c.name}={c.found}" for c in changes),
+            "the release's evidence is weaker than or different from the last accepted "
+            f"release's; if the change is legitimate: toolgate accept-evidence {tool.name} "
+            f"{version} --reason …",
+        )
+        record_incident(
+            session,
+            kind=IncidentKind.EVIDENCE_CHANGED,
+            tool=tool.name,
+            version=version,
+            severity=Severity.HIGH,
+            summary=f"{tool.name} {version}: evidence changed ({', '.join(names)})",
+            detail={"changes": [c.describe() for c in changes]},
+            dedupe_key=f"evidence-changed:{tool.name}:{canonical_version(version)}",
+        )
+        report.incidents.append(f"evidence-changed {version}")
+        return [reason]
+
+    def _record_change(
+        self,
+        session: Session,
+        tool: ToolConfig,
+        row: ReleaseRow,
+        reasons: list[Reason],
+        kind: IncidentKind,
+        dedupe_key: str,
+        report: ToolReport,
+    ) -> bool:
+        """Add upstream changes to the release (kept across verdicts) and open their incident;
+        False if they were recorded already."""
+        evidence = orjson.loads(row.evidence_json)
+        changes = evidence.setdefault("changes", [])
+        entries = [reason.to_dict() for reason in reasons if reason.to_dict() not in changes]
+        if not entries:
+            return False
+        changes.extend(entries)
+        row.evidence_json = orjson.dumps(evidence).decode()
+        first = reasons[0]
+        record_incident(
+            session,
+            kind=kind,
+            tool=tool.name,
+            version=row.version,
+            severity=Severity.CRITICAL,
+            summary=f"{tool.name} {row.version}: {first.code}: {first.found}",
+            detail={"changes": entries},
+            dedupe_key=dedupe_key,
+        )
+        report.incidents.append(f"{first.code} {row.version}")
+        log.error("%s %s: %s (%s)", tool.name, row.version, first.code, first.found)
+        return True
+
+    def _cached(self, url: str) -> Cached | None:
+        with Session(self.engine) as session:
+            row = session.get(HttpCacheRow, url)
+            return None if row is None else Cached(row.etag, row.body_json)
+
+    @staticmethod
+    def _store_cache(session: Session, listing: Listing[Any]) -> None:
+        if listing.etag is None:
+            return
+        row = session.get(HttpCacheRow, listing.url) or HttpCacheRow(
+            url=listing.url, etag=listing.etag, body_json=listing.body_json
+        )
+        row.etag, row.body_json, row.fetched_at = listing.etag, listing.body_json, datetime.now(UTC)
+        session.add(row)
+
+    @staticmethod
+    def _release_rows(session: Session, tool: str) -> dict[str, ReleaseRow]:
+        rows = session.scalars(select(ReleaseRow).where(ReleaseRow.tool == tool))
+        return {canonical_version(row.version): row for row in rows}
+
+
+def accept_evidence(engine: Engine, tool: str, version: str, actor: str, reason: str) -> str:
+    """Accept a held release's changed evidence as the tool's new baseline (once, for this
+    release); returns the release's new status."""
+    if not reason.strip():
+        raise ValueError("a reason is required: say why the new evidence is legitimate")
+    with Session(engine) as session:
+        rows = Watcher._release_rows(session, tool)
+        row = rows.get(canonical_version(version))
+        if row is None:
+            raise NotFoundError(
+                f"no release {version} of {tool} is recorded (see `toolgate tools`)"
+            )
+        reasons = [Reason(**r) for r in orjson.loads(row.reasons_json)]
+        if not any(r.code == "evidence-changed" for r in reasons):
+            codes = ", ".join(r.code for r in reasons) or "none"
+            raise NotFoundError(
+                f"{tool} {row.version} is not held for evidence-changed (status {row.status}, "
+                f"reasons: {codes}): nothing to accept"
+            )
+        profile = orjson.loads(row.evidence_json).get("profile", {})
+        baseline = session.get(EvidenceBaselineRow, tool)
+        if baseline is None:
+            baseline = EvidenceBaselineRow(
+                tool=tool, version=row.version, profile_json="{}", accepted_by=actor, reason=""
+            )
+        baseline.version, baseline.profile_json = row.version, orjson.dumps(profile).decode()
+        baseline.accepted_by, baseline.reason, baseline.accepted_at = (
+            actor,
+            reason.strip(),
+            datetime.now(UTC),
+        )
+        session.add(baseline)
+        remaining = [r for r in reasons if r.code != "evidence-changed"]
+        row.reasons_json = orjson.dumps([r.to_dict() for r in remaining]).decode()
+        if not remaining:
+            row.status, row.verified_at = "verified", datetime.now(UTC)
+        record_event(
+            session,
+            actor,
+            "accept-evidence",
+            f"{tool} {row.version}",
+            reason=reason.strip(),
+            profile=profile,
+        )
+        bump_revision(session)
+        session.commit()
+        return row.status
+
+
+def _order(version: str) -> tuple[int, Any]:
+    parsed = parse_version(version)
+    return (1, parsed) if parsed is not None else (0, version)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _signature_evidence(signature: SignatureEvidence) -> dict[str, Any]:
+    claims = signature.claims
+    return {
+        "signer": claims.san,
+        "issuer": claims.issuer,
+        "repository": claims.repository,
+        "repository_id": claims.repository_id,
+        "workflow": claims.signer_workflow,
+        "ref": claims.ref,
+        "source_commit": claims.sha,
+        "rekor_log_index": signature.log_index,
+        "integrated_time": _iso(signature.integrated_time) if signature.integrated_time else None,
+    }
