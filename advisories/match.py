@@ -71,6 +71,7 @@ class _Entry:
         "_version_keys",
         "advisory",
         "git",
+        "group",
         "name",
         "ordered",
         "ordering",
@@ -78,8 +79,9 @@ class _Entry:
         "versions",
     )
 
-    def __init__(self, advisory: Advisory, affected: Affected) -> None:
+    def __init__(self, advisory: Advisory, affected: Affected, group: str) -> None:
         self.advisory = advisory
+        self.group = group
         self.name = affected.name
         self.ordering = ordering_for(affected.ecosystem)
         self.ordered: list[tuple[Ordering, tuple[Interval, ...], str]] = []
@@ -100,9 +102,11 @@ class _Entry:
         self.partial = not self.ordered and (len(affected.ranges) > 0 or not self.versions)
 
     def listed(self, version: str, key: Any) -> bool:
+        # Listed versions are compared by spelling when ranges exist too (they repeat the
+        # ranges), and by version equality ("1.0" == "1.0.0") when they are the only evidence.
         if version in self.versions:
             return True
-        if key is None or self.ordering is None:
+        if key is None or self.ordering is None or self.ordered:
             return False
         if self._version_keys is None:
             self._version_keys = frozenset(
@@ -150,6 +154,7 @@ class AdvisoryIndex:
     ) -> None:
         advisories = list(advisories)
         self.aliases = aliases or AliasGroups(advisories)
+        self.aliases.groups()  # computed while building, not on the first query
         kev = frozenset(known_exploited)
         self._exploited_groups = frozenset(self.aliases.group_id(cve) for cve in kev)
         self._by_package: dict[tuple[str, str], list[_Entry]] = defaultdict(list)
@@ -159,7 +164,7 @@ class AdvisoryIndex:
             if advisory.withdrawn is not None:
                 continue
             for affected in advisory.affected:
-                entry = _Entry(advisory, affected)
+                entry = _Entry(advisory, affected, self.aliases.group_id(advisory.id))
                 self._by_package[(affected.ecosystem, affected.package)].append(entry)
 
     def __len__(self) -> int:
@@ -191,7 +196,7 @@ class AdvisoryIndex:
         covering: dict[str, set[str]] = defaultdict(set)
         unevaluated: list[str] = []
         for entry in entries:
-            group = self.aliases.group_id(entry.advisory.id)
+            group = entry.group
             covering[group].add(entry.advisory.id)
             try:
                 hit = entry.hit(version, keys)

@@ -181,10 +181,16 @@ def advisory_from_dict(data: dict[str, Any]) -> Advisory:
 
 
 def is_malicious(advisory_id: str, cwe_ids: tuple[str, ...], database_specific: Any) -> bool:
-    """Malicious-package records: ``MAL-`` ids, CWE-506, or "malicious" in database_specific."""
+    """Malicious-package records: ``MAL-`` ids, CWE-506, or "malicious" in a database_specific
+    key or top-level value (OSV's MAL records: ``malicious-packages-origins``)."""
     if advisory_id.startswith("MAL-") or _MALWARE_CWE in cwe_ids:
         return True
-    return database_specific is not None and b"malicious" in orjson.dumps(database_specific).lower()
+    if not isinstance(database_specific, dict):
+        return False
+    return any(
+        "malicious" in key.lower() or (isinstance(value, str) and "malicious" in value.lower())
+        for key, value in database_specific.items()
+    )
 
 
 def severity_rank(label: str | None) -> int:

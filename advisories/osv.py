@@ -123,9 +123,7 @@ class _RecordReader:
             published=self.timestamp(data, "published"),
             withdrawn=self.timestamp(data, "withdrawn"),
             affected=tuple(self.affected(a) for a in self.items(data.get("affected"), "affected")),
-            references=tuple(
-                self.reference(r) for r in self.items(data.get("references"), "references")
-            ),
+            references=self.references(self.items(data.get("references"), "references")),
             cwe_ids=cwe_ids,
             malicious=is_malicious(self.id, cwe_ids, db),
             database_specific=db,
@@ -197,10 +195,14 @@ class _RecordReader:
         scores = [s.score for s in severity if s.score is not None]
         return rating(max(scores)) if scores else None
 
-    def reference(self, entry: Any) -> Reference:
-        if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
-            raise self.fail("references need a 'url' string")
-        return Reference(str(entry.get("type") or "WEB"), entry["url"])
+    def references(self, entries: list[Any]) -> tuple[Reference, ...]:
+        try:
+            references = tuple([Reference(e.get("type") or "WEB", e["url"]) for e in entries])
+        except (AttributeError, KeyError):
+            raise self.fail("references need a 'url'") from None
+        if any(type(r.url) is not str or type(r.type) is not str for r in references):
+            raise self.fail("reference 'type' and 'url' must be strings")
+        return references
 
     def affected(self, entry: Any) -> Affected:
         if not isinstance(entry, dict):
