@@ -5,22 +5,30 @@ A library with no knowledge of the daemon. The public surface is what ``__all__`
 
 from .aliases import AliasGroups, Disagreement, MergedAdvisory, merge_group
 from .errors import AdvisoryError, FetchError, ParseError, SkippedRecord, VersionError
+from .feeds import FeedHit, FeedScan, PatternError, ToolPatterns, scan_feed
+from .ghsa import GhsaClient
 from .ingest import ImportReport, import_paths, ingest
+from .kev import KevCatalog, KevEntry, mark_known_exploited, parse_kev
 from .match import AdvisoryIndex, Match, MatchResult
-from .model import SEVERITIES, Advisory, Affected, Event, Range, Reference, Severity
+from .model import SEVERITIES, Advisory, Affected, Event, Range, Reference, Severity, severity_rank
 from .osv import ParsedRecord, parse_record, read_path, read_paths
+from .osv_api import OsvApiClient, PackageQuery
 from .store import (
     FeedState,
     create_tables,
+    feed_hits,
     feed_states,
     find_advisories,
     get_advisory,
+    iter_advisories,
     load_index,
     metadata,
 )
+from .sync import FEED_TYPES, FeedSpec, FeedSpecError, SyncReport, sync_feed
 from .versions import Ordering
 
 __all__ = [
+    "FEED_TYPES",
     "SEVERITIES",
     "Advisory",
     "AdvisoryError",
@@ -29,30 +37,49 @@ __all__ = [
     "AliasGroups",
     "Disagreement",
     "Event",
+    "FeedHit",
+    "FeedScan",
+    "FeedSpec",
+    "FeedSpecError",
     "FeedState",
     "FetchError",
+    "GhsaClient",
     "ImportReport",
+    "KevCatalog",
+    "KevEntry",
     "Match",
     "MatchResult",
     "MergedAdvisory",
+    "OsvApiClient",
     "Ordering",
+    "PackageQuery",
     "ParseError",
     "ParsedRecord",
+    "PatternError",
     "Range",
     "Reference",
     "Severity",
     "SkippedRecord",
+    "SyncReport",
+    "ToolPatterns",
     "VersionError",
     "create_tables",
+    "feed_hits",
     "feed_states",
     "find_advisories",
     "get_advisory",
     "import_paths",
     "ingest",
+    "iter_advisories",
     "load_index",
+    "mark_known_exploited",
     "merge_group",
     "metadata",
+    "parse_kev",
     "parse_record",
     "read_path",
     "read_paths",
+    "scan_feed",
+    "severity_rank",
+    "sync_feed",
 ]

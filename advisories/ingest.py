@@ -100,8 +100,10 @@ def _ingest(
         nonlocal report, batch
         with engine.begin() as conn:
             if sqlite:
-                # Safe with WAL (no corruption on crash); avoids one fsync per batch.
+                # WAL-safe bulk settings for the connections used: no fsync per commit, and
+                # checkpoints every ~40 MB of WAL rather than every 4 MB.
                 conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
+                conn.exec_driver_sql("PRAGMA wal_autocheckpoint=10000")
             result = upsert_prepared(conn, batch, now)
         report += ImportReport(result.new, result.updated, result.unchanged, result.stale)
         batch = []
