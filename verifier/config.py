@@ -124,6 +124,104 @@ class AuditConfig(_Model):
     durable: bool = False
 
 
+SeverityName = Literal["low", "medium", "high", "critical"]
+_ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$")
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def bare_address(address: str) -> str:
+    """`user@example.org` out of `Name <user@example.org>`."""
+    return address.rsplit("<", 1)[-1].rstrip(">").strip() if "<" in address else address.strip()
+
+
+def _address(value: str) -> str:
+    """`user@example.org` or `Name <user@example.org>`; the bare address is checked."""
+    if "\n" in value or "\r" in value or not _ADDRESS.match(bare_address(value)):
+        raise ValueError(f'"{value}" is not an email address')
+    return value
+
+
+class SmtpConfig(_Model):
+    """`[alerts.smtp]`: the mail relay alerts are sent through."""
+
+    host: str
+    port: int | None = Field(default=None, gt=0, lt=65536)
+    tls: Literal["starttls", "implicit", "none"] = "starttls"
+    username: str | None = None
+    password_file: str | None = None
+    sender: Annotated[str, BeforeValidator(_address)] = Field(alias="from")
+    ca_file: str | None = None
+    timeout: Duration = timedelta(seconds=30)
+
+    @model_validator(mode="after")
+    def _check(self) -> SmtpConfig:
+        if self.tls == "none" and self.host not in _LOOPBACK_HOSTS:
+            raise ValueError(f'tls = "none" is only allowed for a loopback relay, not {self.host}')
+        if self.username and not self.password_file:
+            raise ValueError("username needs password_file (a file or credential:NAME)")
+        return self
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or {"starttls": 587, "implicit": 465, "none": 25}[self.tls]
+
+
+class AlertRouteConfig(_Model):
+    """One `[[alerts.route]]`: who is mailed about which tools, from which severity, how often."""
+
+    to: list[Annotated[str, BeforeValidator(_address)]] = Field(min_length=1)
+    tools: list[str] = Field(default_factory=lambda: ["*"])
+    min_severity: SeverityName = "low"
+    digest: Duration = timedelta(hours=1)
+    deny_digest: Duration = timedelta(0)
+
+
+class WebhookConfig(_Model):
+    """One `[[alerts.webhook]]`: a signed JSON POST per alert."""
+
+    url: str
+    secret_file: str
+    name: str | None = None
+    tools: list[str] = Field(default_factory=lambda: ["*"])
+    min_severity: SeverityName = "low"
+    timeout: Duration = timedelta(seconds=10)
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f'"{value}" is not an http(s) URL')
+        return value
+
+    @property
+    def label(self) -> str:
+        """How the endpoint is named in the store and logs (its URL may embed a secret)."""
+        return self.name or self.url.split("/")[2]
+
+
+class AlertsConfig(_Model):
+    """`[alerts]`: the outbox sender, the mail relay, routes and webhooks."""
+
+    smtp: SmtpConfig | None = None
+    routes: list[AlertRouteConfig] = Field(default_factory=list, alias="route")
+    webhooks: list[WebhookConfig] = Field(default_factory=list, alias="webhook")
+    poll_interval: Duration = timedelta(seconds=5)
+    retry_base: Duration = timedelta(seconds=30)
+    retry_max: Duration = timedelta(hours=1)
+    max_attempts: int = Field(default=12, ge=1)
+    lease: Duration = timedelta(minutes=2)
+    exposure_check: Duration = timedelta(minutes=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> AlertsConfig:
+        if self.routes and self.smtp is None:
+            raise ValueError("[[alerts.route]] needs [alerts.smtp] to send mail through")
+        labels = [webhook.label for webhook in self.webhooks]
+        if len(labels) != len(set(labels)):
+            raise ValueError("two webhooks share a name: set a distinct `name` on each")
+        return self
+
+
 class SignatureConfig(_Model):
     """`[tool.signature]`: who must have signed a release (filled by release verification)."""
 
@@ -283,6 +381,7 @@ class Config(_Model):
     policy: PolicyConfig = PolicyConfig()
     github: GitHubConfig = GitHubConfig()
     audit: AuditConfig = AuditConfig()
+    alerts: AlertsConfig = AlertsConfig()
     advisories: AdvisoryPolicyConfig = AdvisoryPolicyConfig()
     tools: list[ToolConfig] = Field(default_factory=list, alias="tool")
     feeds: list[FeedConfig] = Field(default_factory=list, alias="feed")

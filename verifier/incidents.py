@@ -17,6 +17,7 @@ import orjson
 from sqlalchemy import select
 from sqlmodel import Session
 
+from verifier.alerts.outbox import enqueue_alert
 from verifier.store.models import IncidentRow
 
 
@@ -81,6 +82,7 @@ def record_incident(
         )
         session.add(row)
         session.flush()
+        enqueue_alert(session, row)
         return IncidentChange(row, "new")
     if row.fingerprint == fingerprint and row.resolved_at is None:
         return IncidentChange(row, "unchanged")
@@ -88,6 +90,7 @@ def record_incident(
     row.detail_json = orjson.dumps(detail, option=orjson.OPT_SORT_KEYS).decode()
     row.updated_at, row.resolved_at = datetime.now(UTC), None
     session.flush()
+    enqueue_alert(session, row)
     return IncidentChange(row, "changed")
 
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from verifier.alerts.sender import AlertSender
 from verifier.audit import AuditBuffer
 from verifier.config import Config
 from verifier.inventory import sync_tools
@@ -31,6 +32,7 @@ class Service:
         self.engine = engine
         self.audit = AuditBuffer(engine, config.audit.buffer_limit)
         self.metrics = DecisionMetrics()
+        self.alerts = AlertSender(config, engine)
         self._snapshot: Snapshot | None = None
         self.last_refresh_ok_at: datetime | None = None
         self.store_error: str | None = None
@@ -87,12 +89,13 @@ class Service:
             await asyncio.to_thread(self.refresh)
 
     async def start_background(self) -> None:
-        """Start the snapshot refresher and the audit flusher."""
+        """Start the snapshot refresher, the audit flusher and the alert sender."""
         await asyncio.to_thread(self.start_sync)
         flush_interval = self.config.audit.flush_interval.total_seconds()
         self._tasks = [
             asyncio.create_task(self._refresh_loop(), name="snapshot-refresh"),
             asyncio.create_task(self.audit.run(flush_interval), name="audit-flush"),
+            asyncio.create_task(self.alerts.run(), name="alert-sender"),
         ]
         if self.config.github.poll_interval:
             self._tasks.append(asyncio.create_task(self._watch_loop(), name="release-watcher"))

@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from verifier import __version__
@@ -26,6 +27,7 @@ from verifier.api.queries import DecisionBatch, Sha256, ToolName, Version, field
 from verifier.audit import query_audit
 from verifier.durations import parse_duration
 from verifier.errors import NotFoundError
+from verifier.exposure import exposure_report
 from verifier.inventory import add_override, list_overrides, revoke_override
 from verifier.inventory_view import tool_view
 from verifier.metrics import render_metrics
@@ -268,6 +270,17 @@ def create_app(service: Service) -> FastDecisionRoute:
             service.engine, tool=tool, since=since_at, would_deny=would_deny, limit=limit
         )
         return {"records": [_audit_json(row) for row in rows]}
+
+    @app.get("/v1/exposure", summary="Runners that were allowed to fetch this build")
+    def exposure(
+        _token: Annotated[TokenInfo, Depends(require(Scope.READ))],
+        tool: ToolName,
+        version: Version,
+        sha256: Sha256 | None = None,
+    ) -> dict[str, Any]:
+        snapshot = service.snapshot_at(datetime.now(UTC))
+        with Session(service.engine) as session:
+            return exposure_report(session, snapshot, tool, version, sha256)
 
     @app.get("/healthz", summary="The process is alive")
     def healthz() -> dict[str, str]:

@@ -8,8 +8,10 @@ import typer
 
 from verifier import __version__
 from verifier.cli import (
+    alerts_cmd,
     audit_cmd,
     check,
+    exposure_cmd,
     inventory_cmd,
     serve,
     sync_cmd,
@@ -19,9 +21,11 @@ from verifier.cli import (
 from verifier.cli.app import app
 
 __all__ = [
+    "alerts_cmd",
     "app",
     "audit_cmd",
     "check",
+    "exposure_cmd",
     "inventory_cmd",
     "main",
     "serve",

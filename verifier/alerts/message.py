@@ -1,0 +1,156 @@
+"""What an alert says: subject lines, mail bodies (Jinja2, text + HTML), the webhook payload."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any
+
+import orjson
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from verifier.config import bare_address
+from verifier.exposure import Exposure
+from verifier.store.models import AlertRow
+
+SCHEMA = "toolgate.alert/v1"
+MAX_LISTED = 50  # exposed jobs listed in a mail; the webhook payload carries them all
+_SUMMARY_LIMIT = 160
+
+_TEMPLATES = Environment(
+    loader=PackageLoader("verifier", "templates"),
+    autoescape=lambda name: bool(name and name.endswith(".html.j2")),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _one_line(text: str, limit: int = _SUMMARY_LIMIT) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertView:
+    """An alert as its readers see it: what is now answered, about what, and who is exposed."""
+
+    key: str
+    action: str
+    kind: str
+    tool: str
+    version: str | None
+    severity: str
+    summary: str
+    detail: dict[str, Any]
+    created_at: datetime
+    exposure: Exposure
+
+    @classmethod
+    def of(cls, alert: AlertRow, action: str) -> AlertView:
+        return cls(
+            key=alert.dedupe_key,
+            action=action,
+            kind=alert.kind,
+            tool=alert.tool,
+            version=alert.version,
+            severity=alert.severity,
+            summary=alert.summary,
+            detail=orjson.loads(alert.detail_json),
+            created_at=alert.created_at,
+            exposure=Exposure.from_dict(orjson.loads(alert.exposure_json)),
+        )
+
+    @property
+    def target(self) -> str:
+        """`trivy 0.69.4`, or the digest / commit / whole tool the incident names."""
+        if self.version:
+            return f"{self.tool} {self.version}"
+        if digest := self.exposure.sha256 or self.exposure.commit:
+            return f"{self.tool} {digest[:12]}"
+        return f"{self.tool} (every version)"
+
+    @property
+    def subject(self) -> str:
+        """`DENY trivy 0.69.4 — signature from unexpected commit — 3 runners fetched it`."""
+        return (
+            f"{self.action.upper()} {self.target} — {_one_line(self.summary)} — "
+            f"{self.exposure.describe()}"
+        )
+
+    @property
+    def exposure_command(self) -> str:
+        return f"toolgate exposure {self.tool} {self.version}" if self.version else ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.key,
+            "action": self.action,
+            "kind": self.kind,
+            "tool": self.tool,
+            "version": self.version,
+            "severity": self.severity,
+            "summary": self.summary,
+            "detail": self.detail,
+            "created_at": self.created_at.isoformat(),
+            "exposure": self.exposure.to_dict(),
+        }
+
+
+def digest_subject(views: list[AlertView]) -> str:
+    """`toolgate digest: 3 alerts — WARN cosign 2.2.0, … — 2 runners fetched them`."""
+    if len(views) == 1:
+        return views[0].subject
+    named = ", ".join(f"{v.action.upper()} {v.target}" for v in views[:3])
+    more = f" and {len(views) - 3} more" if len(views) > 3 else ""
+    runners = len({(r.token_name, r.runner) for v in views for r in v.exposure.runners})
+    fetched = f"{runners} runner{'s' if runners != 1 else ''} fetched them"
+    return f"toolgate digest: {len(views)} alerts — {named}{more} — {fetched}"
+
+
+def message_id(key: str, sender: str) -> str:
+    """A Message-ID that is the same every time this alert (or digest) is sent."""
+    domain = bare_address(sender).rpartition("@")[2] or "toolgate.invalid"
+    return f"<{key[:40]}.toolgate@{domain}>"
+
+
+def build_email(
+    views: list[AlertView], *, key: str, sender: str, recipient: str, now: datetime
+) -> EmailMessage:
+    """One mail (text + HTML) about one alert, or a digest of several, for one recipient."""
+    context = {"alerts": views, "digest": len(views) > 1, "max_listed": MAX_LISTED}
+    message = EmailMessage()
+    message["Subject"] = digest_subject(views)
+    message["From"] = sender
+    message["To"] = recipient
+    message["Date"] = format_datetime(now.astimezone(UTC))
+    message["Message-ID"] = message_id(key, sender)
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Toolgate-Alert"] = key
+    message.set_content(_TEMPLATES.get_template("alert_mail.txt.j2").render(context))
+    html = _TEMPLATES.get_template("alert_mail.html.j2").render(context)
+    message.add_alternative(html, subtype="html")
+    return message
+
+
+def _chat_text(view: AlertView) -> str:
+    runners = "\n".join(
+        f"• {r.token_name} / {r.runner or '?'} — {r.job or 'no job URL'}"
+        for r in view.exposure.runners[:10]
+    )
+    return "\n".join(filter(None, [f"*{view.subject}*", runners, view.exposure.advice[0]]))
+
+
+def webhook_payload(view: AlertView, delivery_id: str) -> bytes:
+    """The JSON body of a webhook (schema `toolgate.alert/v1`); `text` suits Slack-style hooks."""
+    return orjson.dumps(
+        {
+            "schema": SCHEMA,
+            "delivery_id": delivery_id,
+            "subject": view.subject,
+            "text": _chat_text(view),
+            "alert": view.to_dict(),
+        }
+    )

@@ -1,0 +1,294 @@
+"""The outbox in the store: alerts written with their incident, deliveries claimed with a lease.
+
+Claims are one conditional UPDATE over a sub-select of due rows (`FOR UPDATE SKIP LOCKED` on
+PostgreSQL, so replicas never wait on each other; SQLite serialises writers, and the conditions
+are re-checked under its write lock). A lease that runs out (a crashed sender) makes its rows due
+again: delivery is at least once, under ids receivers dedupe on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine, and_, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session
+
+from verifier.alerts.routing import Target, digest_window_end
+from verifier.errors import NotFoundError
+from verifier.exposure import Exposure, find_exposure
+from verifier.store.events import record_event
+from verifier.store.models import AlertDeliveryRow, AlertRow, IncidentRow
+
+log = logging.getLogger(__name__)
+
+_DELIVERY = AlertDeliveryRow.__table__  # type: ignore[attr-defined]
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def incident_exposure(session: Session, incident: IncidentRow | AlertRow) -> Exposure:
+    """The runners exposed to what an incident (or the alert made of it) names."""
+    detail = orjson.loads(incident.detail_json)
+    return find_exposure(
+        session,
+        incident.tool,
+        incident.version,
+        sha256=detail.get("sha256"),
+        commit=detail.get("commit"),
+    )
+
+
+def enqueue_alert(session: Session, incident: IncidentRow) -> AlertRow | None:
+    """Add an alert for the incident's current state to the caller's transaction, if it is news.
+
+    News is a state not alerted yet: a new incident, a material change (new fingerprint), or
+    runners exposed since the last alert of the same fingerprint. Returns the alert, or None.
+    """
+    assert incident.id is not None
+    exposure = incident_exposure(session, incident)
+    key = _digest(incident.dedupe_key, incident.fingerprint, exposure.key())
+    if session.scalar(select(AlertRow.id).where(AlertRow.dedupe_key == key)) is not None:
+        return None
+    previous = session.scalars(
+        select(AlertRow)
+        .where(AlertRow.incident_id == incident.id, AlertRow.fingerprint == incident.fingerprint)
+        .order_by(AlertRow.id.desc())
+        .limit(1)
+    ).first()
+    if previous is not None:
+        known = Exposure.from_dict(orjson.loads(previous.exposure_json)).identities()
+        if exposure.identities() <= known:
+            return None
+    row = AlertRow(
+        dedupe_key=key,
+        incident_id=incident.id,
+        fingerprint=incident.fingerprint,
+        kind=incident.kind,
+        tool=incident.tool,
+        version=incident.version,
+        severity=incident.severity,
+        summary=incident.summary,
+        detail_json=incident.detail_json,
+        exposure_json=orjson.dumps(exposure.to_dict()).decode(),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def enqueue_new_exposure(engine: Engine) -> int:
+    """Alert again on open incidents whose exposure grew (late audit records, warn mode)."""
+    added = 0
+    with Session(engine) as session:
+        for incident in session.scalars(
+            select(IncidentRow).where(IncidentRow.resolved_at.is_(None))
+        ).all():
+            added += enqueue_alert(session, incident) is not None
+        session.commit()
+    return added
+
+
+Plan = Callable[[AlertRow], tuple[str, list[Target]]]
+
+
+def route_alerts(engine: Engine, plan: Plan, now: datetime, limit: int = 500) -> int:
+    """Turn unrouted alerts into deliveries (`plan(alert)` names the targets and the action).
+
+    Idempotent: a delivery's key is unique, so two replicas routing one alert add it once.
+    """
+    with Session(engine) as session:
+        alerts = session.scalars(
+            select(AlertRow).where(AlertRow.routed_at.is_(None)).order_by(AlertRow.id).limit(limit)
+        ).all()
+        rows = []
+        for alert in alerts:
+            action, targets = plan(alert)
+            rows.extend(_delivery(alert, target, action, now) for target in targets)
+            alert.routed_at = now
+        if rows:
+            session.execute(_insert_ignore(session, rows))
+        session.commit()
+    return len(alerts)
+
+
+def _delivery(alert: AlertRow, target: Target, action: str, now: datetime) -> dict[str, Any]:
+    due_at, digest_key = now, None
+    if target.digest:
+        due_at = digest_window_end(now, target.digest)
+        digest_key = f"{target.name}|{due_at.isoformat()}"
+    return {
+        "dedupe_key": _digest(alert.dedupe_key, target.channel, target.name),
+        "alert_id": alert.id,
+        "channel": target.channel,
+        "target": target.name,
+        "action": action,
+        "digest_key": digest_key,
+        "status": "pending",
+        "attempts": 0,
+        "due_at": due_at,
+        "created_at": now,
+    }
+
+
+def _insert_ignore(session: Session, rows: list[dict[str, Any]]) -> Any:
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return insert(_DELIVERY).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A delivery this sender holds the lease of, with the alert it carries."""
+
+    delivery: AlertDeliveryRow
+    alert: AlertRow
+
+
+def _claimable(now: datetime) -> Any:
+    columns = _DELIVERY.c
+    return and_(
+        columns.status == "pending",
+        columns.due_at <= now,
+        or_(columns.lease_until.is_(None), columns.lease_until < now),
+    )
+
+
+def claim(engine: Engine, token: str, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
+    """Lease up to `limit` due deliveries to `token` (unique per claim); return them."""
+    columns = _DELIVERY.c
+    due = select(columns.id).where(_claimable(now)).order_by(columns.due_at, columns.id)
+    due = due.limit(limit)
+    if engine.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    with Session(engine) as session:
+        # Look before taking the write lock: an idle sender must not take SQLite's write lock
+        # every pass (a writer there makes other connections' read-then-write transactions fail).
+        if session.scalar(select(columns.id).where(_claimable(now)).limit(1)) is None:
+            return []
+        session.commit()
+        session.execute(
+            update(_DELIVERY)
+            .where(columns.id.in_(due.scalar_subquery()), _claimable(now))
+            .values(lease_owner=token, lease_until=now + lease)
+        )
+        session.commit()
+        pairs = session.execute(
+            select(AlertDeliveryRow, AlertRow)
+            .join(AlertRow, AlertRow.id == AlertDeliveryRow.alert_id)  # type: ignore[arg-type]
+            .where(AlertDeliveryRow.lease_owner == token)
+            .order_by(AlertDeliveryRow.id)  # type: ignore[arg-type]
+        ).all()
+        session.expunge_all()
+    return [Claimed(delivery, alert) for delivery, alert in pairs]
+
+
+def mark_sent(engine: Engine, token: str, ids: list[int], now: datetime) -> int:
+    """Record deliveries as sent; returns how many were still leased to `token`."""
+    columns = _DELIVERY.c
+    with engine.begin() as connection:
+        result = connection.execute(
+            update(_DELIVERY)
+            .where(columns.id.in_(ids), columns.lease_owner == token)
+            .values(status="sent", sent_at=now, lease_owner=None, lease_until=None, last_error=None)
+        )
+    if result.rowcount != len(ids):
+        log.warning(
+            "lost the lease of %d sent alert deliveries: another sender may send them again "
+            "(receivers dedupe on the Message-ID / delivery id)",
+            len(ids) - result.rowcount,
+        )
+    return int(result.rowcount)
+
+
+def mark_failed(
+    engine: Engine,
+    token: str,
+    ids: list[int],
+    error: str,
+    retry_at: datetime,
+    max_attempts: int,
+) -> list[int]:
+    """Count a failed attempt, due again at `retry_at`; returns the ids now dead (no more tries)."""
+    columns = _DELIVERY.c
+    mine = and_(columns.id.in_(ids), columns.lease_owner == token)
+    with engine.begin() as connection:
+        connection.execute(
+            update(_DELIVERY)
+            .where(mine)
+            .values(
+                attempts=columns.attempts + 1,
+                due_at=retry_at,
+                last_error=error[:2000],
+                lease_owner=None,
+                lease_until=None,
+            )
+        )
+        dead = list(
+            connection.scalars(
+                update(_DELIVERY)
+                .where(
+                    columns.id.in_(ids),
+                    columns.status == "pending",
+                    columns.attempts >= max_attempts,
+                )
+                .values(status="dead")
+                .returning(columns.id)
+            )
+        )
+    return dead
+
+
+def release(engine: Engine, token: str) -> None:
+    """Give back the leases of deliveries claimed but not attempted (on shutdown)."""
+    columns = _DELIVERY.c
+    with engine.begin() as connection:
+        connection.execute(
+            update(_DELIVERY)
+            .where(columns.lease_owner == token, columns.status == "pending")
+            .values(lease_owner=None, lease_until=None)
+        )
+
+
+def list_deliveries(
+    engine: Engine, *, status: str | None = None, limit: int = 200
+) -> list[tuple[AlertDeliveryRow, AlertRow]]:
+    """Deliveries with their alert, newest first."""
+    statement = (
+        select(AlertDeliveryRow, AlertRow)
+        .join(AlertRow, AlertRow.id == AlertDeliveryRow.alert_id)  # type: ignore[arg-type]
+        .order_by(AlertDeliveryRow.id.desc())  # type: ignore[union-attr]
+        .limit(limit)
+    )
+    if status:
+        statement = statement.where(AlertDeliveryRow.status == status)
+    with Session(engine) as session:
+        rows = [(delivery, alert) for delivery, alert in session.execute(statement)]
+        session.expunge_all()
+    return rows
+
+
+def resend(engine: Engine, delivery_id: int, actor: str, now: datetime) -> AlertDeliveryRow:
+    """Queue a delivery again (dead, or sent and lost downstream) under the same id."""
+    with Session(engine) as session:
+        row = session.get(AlertDeliveryRow, delivery_id)
+        if row is None:
+            raise NotFoundError(f"no alert delivery #{delivery_id} (see `toolgate alerts list`)")
+        record_event(
+            session, actor, "alert-resend", f"delivery #{delivery_id}", previous=row.status
+        )
+        row.status, row.attempts, row.due_at = "pending", 0, now
+        row.lease_owner = row.lease_until = None
+        session.commit()
+        session.refresh(row)
+        session.expunge(row)
+    return row

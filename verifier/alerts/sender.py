@@ -1,0 +1,227 @@
+"""The sender loop: route new alerts, notice new exposure, deliver what is due, retry the rest.
+
+Each pass runs on a worker thread. A delivery is marked sent right after the relay or webhook
+accepted it, so a crash can at worst send one message twice, under the same Message-ID or
+delivery id. On shutdown the message in flight finishes and unattempted leases are given back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import itertools
+import logging
+import os
+import random
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from jinja2 import TemplateError
+from sqlalchemy import Engine
+
+from verifier.alerts.errors import DeliveryError
+from verifier.alerts.message import AlertView, build_email, webhook_payload
+from verifier.alerts.outbox import (
+    Claimed,
+    claim,
+    enqueue_new_exposure,
+    mark_failed,
+    mark_sent,
+    release,
+    route_alerts,
+)
+from verifier.alerts.routing import Target, alert_action, plan_targets
+from verifier.alerts.smtp import open_relay
+from verifier.alerts.webhook import deliver
+from verifier.config import Config
+from verifier.store.models import AlertRow
+
+log = logging.getLogger(__name__)
+
+BATCH = 100
+
+
+class AlertSender:
+    """Delivers the outbox of one store; several senders (replicas) may share it."""
+
+    def __init__(self, config: Config, engine: Engine) -> None:
+        self.config = config
+        self.engine = engine
+        self.owner = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.sent = 0
+        self.failed = 0
+        self.store_error: str | None = None
+        self._claims = itertools.count(1)
+        self._stopping = threading.Event()
+        self._next_exposure_check = 0.0
+
+    def plan(self, alert: AlertRow) -> tuple[str, list[Target]]:
+        """What runners are told about the alert's subject, and who hears of it."""
+        action = alert_action(self.config, alert.tool)
+        return action, plan_targets(self.config.alerts, alert.tool, alert.severity, action)
+
+    def run_once(self, now: datetime | None = None) -> int:
+        """One pass: new exposure (when due), routing, then every due delivery. Returns sends."""
+        now = now or datetime.now(UTC)
+        if time.monotonic() >= self._next_exposure_check:
+            enqueue_new_exposure(self.engine)
+            interval = self.config.alerts.exposure_check.total_seconds()
+            self._next_exposure_check = time.monotonic() + interval
+        route_alerts(self.engine, self.plan, now)
+        sent = 0
+        while not self._stopping.is_set():
+            token = f"{self.owner}:{next(self._claims)}"
+            claimed = claim(self.engine, token, now, self.config.alerts.lease, BATCH)
+            try:
+                sent += self._deliver(token, claimed, now)
+            finally:
+                release(self.engine, token)
+            if len(claimed) < BATCH:
+                break
+        return sent
+
+    def stop(self) -> None:
+        """Finish the message in flight, then stop claiming."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Deliver every `[alerts] poll_interval` until cancelled (then stop cleanly)."""
+        interval = self.config.alerts.poll_interval.total_seconds()
+        while True:
+            work = asyncio.ensure_future(asyncio.to_thread(self._guarded_pass))
+            try:
+                await asyncio.shield(work)
+            except asyncio.CancelledError:
+                self.stop()
+                await asyncio.wait([work])
+                raise
+            await asyncio.sleep(interval)
+
+    def _guarded_pass(self) -> None:
+        try:
+            self.run_once()
+        except Exception as exc:  # the loop must outlive a store outage or a bug in one pass
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if message != self.store_error:
+                log.exception("alert pass failed, retrying next pass: %s", message)
+            self.store_error = message
+        else:
+            self.store_error = None
+
+    def _deliver(self, token: str, claimed: list[Claimed], now: datetime) -> int:
+        groups: dict[str, list[Claimed]] = {}
+        for item in claimed:
+            if item.delivery.channel == "email":
+                groups.setdefault(item.delivery.digest_key or item.delivery.dedupe_key, [])
+                groups[item.delivery.digest_key or item.delivery.dedupe_key].append(item)
+        sent = self._send_emails(token, list(groups.values()), now) if groups else 0
+        webhooks = [item for item in claimed if item.delivery.channel == "webhook"]
+        if webhooks:
+            with httpx.Client(follow_redirects=False) as client:
+                for item in webhooks:
+                    if self._stopping.is_set():
+                        break
+                    sent += self._attempt(token, [item], now, self._webhook_send(client, item))
+        return sent
+
+    def _send_emails(self, token: str, groups: list[list[Claimed]], now: datetime) -> int:
+        smtp = self.config.alerts.smtp
+        sent, attempted = 0, 0
+        try:
+            if smtp is None:
+                raise DeliveryError("no [alerts.smtp] is configured to send mail through")
+            with open_relay(smtp, self.config) as relay:
+                for group in groups:
+                    if self._stopping.is_set():
+                        break
+                    attempted += 1
+                    recipient = group[0].delivery.target
+                    message = self._email_builder(group, smtp.sender)
+                    sent += self._attempt(
+                        token, group, now, lambda m=message, r=recipient: relay.send(m(), r)
+                    )
+        except DeliveryError as exc:  # the relay could not be reached or refused us
+            for group in groups[attempted:]:
+                self._failed(token, group, str(exc), now)
+        return sent
+
+    def _email_builder(self, group: list[Claimed], sender: str) -> Callable[[], object]:
+        views = [AlertView.of(item.alert, item.delivery.action) for item in group]
+        if len(group) == 1:
+            key = group[0].alert.dedupe_key
+        else:
+            material = "\n".join(sorted(item.delivery.dedupe_key for item in group))
+            key = hashlib.sha256(material.encode()).hexdigest()
+        recipient = group[0].delivery.target
+        return lambda: build_email(
+            views, key=key, sender=sender, recipient=recipient, now=datetime.now(UTC)
+        )
+
+    def _webhook_send(self, client: httpx.Client, item: Claimed) -> Callable[[], None]:
+        def send() -> None:
+            webhook = next(
+                (w for w in self.config.alerts.webhooks if w.label == item.delivery.target), None
+            )
+            if webhook is None:
+                raise DeliveryError(f"webhook {item.delivery.target} is no longer configured")
+            body = webhook_payload(
+                AlertView.of(item.alert, item.delivery.action), item.delivery.dedupe_key
+            )
+            deliver(client, webhook, self.config, body, item.delivery.dedupe_key)
+
+        return send
+
+    def _attempt(
+        self, token: str, group: list[Claimed], now: datetime, send: Callable[[], object]
+    ) -> int:
+        try:
+            send()
+        except (DeliveryError, TemplateError) as exc:
+            self._failed(token, group, str(exc), now)
+            return 0
+        mark_sent(self.engine, token, [_id(item) for item in group], datetime.now(UTC))
+        self.sent += 1
+        return 1
+
+    def _failed(self, token: str, group: list[Claimed], error: str, now: datetime) -> None:
+        alerts = self.config.alerts
+        attempts = max(item.delivery.attempts for item in group) + 1
+        backoff = min(alerts.retry_max, alerts.retry_base * 2 ** (attempts - 1))
+        delay = backoff * random.uniform(0.5, 1.0)  # jitter: replicas do not retry in step
+        ids = [_id(item) for item in group]
+        dead = mark_failed(self.engine, token, ids, error, now + delay, alerts.max_attempts)
+        self.failed += 1
+        target = f"{group[0].delivery.channel} {group[0].delivery.target}"
+        if dead:
+            log.error(
+                "alert deliveries %s to %s are dead after %d attempts: %s "
+                "(`toolgate alerts resend ID` queues one again)",
+                dead,
+                target,
+                attempts,
+                error,
+            )
+        else:
+            log.warning(
+                "alert deliveries %s to %s failed (attempt %d of %d, next in %s): %s",
+                ids,
+                target,
+                attempts,
+                alerts.max_attempts,
+                _seconds(delay),
+                error,
+            )
+
+
+def _id(item: Claimed) -> int:
+    assert item.delivery.id is not None
+    return item.delivery.id
+
+
+def _seconds(delay: timedelta) -> str:
+    return f"{delay.total_seconds():.0f}s"

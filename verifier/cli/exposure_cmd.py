@@ -1,0 +1,56 @@
+"""`toolgate exposure`: the runners that were allowed to fetch a build that is now denied."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlmodel import Session
+
+from verifier.cli.app import ExitCode, app, console
+from verifier.cli.common import DEFAULT_CONFIG, ConfigOption, JsonOption, load, open_store
+from verifier.exposure import exposure_report
+from verifier.snapshot import build_snapshot
+
+
+@app.command()
+def exposure(
+    tool: Annotated[str, typer.Argument(help="The tool, as runners name it.")],
+    version: Annotated[str, typer.Argument(help="The version (0.69.4 and v0.69.4 are one).")],
+    sha256: Annotated[
+        str | None, typer.Option(help="Also count fetches of these bytes under any version.")
+    ] = None,
+    config_path: ConfigOption = DEFAULT_CONFIG,
+    as_json: JsonOption = False,
+) -> None:
+    """Who fetched TOOL VERSION and what to do; exit 1 if it is now denied and was fetched."""
+    config = load(config_path)
+    engine = open_store(config)
+    snapshot = build_snapshot(engine, config)
+    with Session(engine) as session:
+        report = exposure_report(session, snapshot, tool, version, sha256)
+    exposed = bool(report["runners"]) and report["decision"] == "deny"
+    if as_json:
+        print(json.dumps(report, indent=2))
+        raise typer.Exit(int(ExitCode.DENIED if exposed else ExitCode.OK))
+    table = Table(
+        title=f"{tool} {version} is now answered {report['decision']}: "
+        f"{report['runner_count']} runners fetched it"
+    )
+    for column in ("token", "runner", "job", "first fetch (UTC)", "last fetch (UTC)", "fetches"):
+        table.add_column(column)
+    for runner in report["runners"]:
+        table.add_row(
+            runner["token_name"],
+            runner["runner"] or "",
+            runner["job"] or "",
+            runner["first_fetch"][:19].replace("T", " "),
+            runner["last_fetch"][:19].replace("T", " "),
+            str(runner["fetches"]),
+        )
+    console.print(table)
+    for number, step in enumerate(report["advice"], 1):
+        console.print(f"{number}. {step}", highlight=False)
+    raise typer.Exit(int(ExitCode.DENIED if exposed else ExitCode.OK))
