@@ -11,12 +11,13 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from advisories import FetchError, feed_states, load_index
+from advisories import FetchError, OsvApiClient, PackageQuery, feed_states, load_index
 from advisories.store import feed_hits
 from advisories.sync import FeedSpec, FeedSpecError, sync_feed
 
 from .conftest import FEED_FIXTURES, OSV_FIXTURES
 from .loopback import Request, Response, serve
+from .test_feeds import TRIVY_FEED
 from .test_ghsa import CRITTERS, DIO, github_api, incident
 from .test_kev import KEV_SLICE
 
@@ -139,30 +140,19 @@ def test_osv_api_fetches_only_what_changed(engine: sa.Engine, http: httpx.Client
         assert sum(r.method == "GET" for r in server.requests) == fetched + 1
 
 
-def test_rss_hits_are_stored_once(engine: sa.Engine, http: httpx.Client) -> None:
-    from .test_feeds import TRIVY_FEED
-
+def test_rss_hits_are_stored_once(engine: sa.Engine, http: httpx.Client, tmp_path: Path) -> None:
+    tools = {"trivy": ("trivy",)}
     with serve(static(TRIVY_FEED, '"rss-1"', "application/rss+xml")) as server:
-        spec = FeedSpec("blog", "rss", url=server.url, tools={"trivy": ("trivy",)})
+        spec = FeedSpec("blog", "rss", url=server.url, tools=tools)
         report = sync_feed(engine, spec, http, now=NOW)
         assert report.new_hits == 1 and report.hits[0].version_hints[0] == "0.69.4"
         assert sync_feed(engine, spec, http, now=NOW).not_modified
-    again = sync_feed(
-        engine,
-        FeedSpec("blog", "rss", path=_write(TRIVY_FEED), tools={"trivy": ("trivy",)}),
-        now=NOW,
-    )
+    local = tmp_path / "blog.xml"
+    local.write_bytes(TRIVY_FEED)
+    again = sync_feed(engine, FeedSpec("blog", "rss", path=str(local), tools=tools), now=NOW)
     assert again.new_hits == 0 and len(again.hits) == 1
     ((stored, first_seen),) = feed_hits(engine, "blog")
     assert stored.tool == "trivy" and stored.pattern == "trivy" and first_seen == NOW
-
-
-def _write(content: bytes) -> str:
-    import tempfile
-
-    with tempfile.NamedTemporaryFile(delete=False, suffix=".xml") as handle:
-        handle.write(content)
-    return handle.name
 
 
 def test_kev_feed_marks_matches(engine: sa.Engine, http: httpx.Client, tmp_path: Path) -> None:
@@ -214,3 +204,20 @@ def test_online_feed_without_client(engine: sa.Engine) -> None:
     with pytest.raises(FeedSpecError, match="HTTP client is needed"):
         sync_feed(engine, FeedSpec("k", "kev", url="http://127.0.0.1:9/k"), now=NOW)
     assert FEED_FIXTURES.exists()
+
+
+def test_osv_api_client_unknown_ids_and_server_errors(http: httpx.Client) -> None:
+    records = {"GO-2024-2870": (OSV_FIXTURES / "go-vulndb" / "GO-2024-2870.json").read_bytes()}
+    with serve(osv_api_handler(records)) as server:
+        api = OsvApiClient(http, base_url=server.url)
+        (refs,) = api.query_batch([PackageQuery("Go", "github.com/aquasecurity/trivy", "v0.51.1")])
+        assert [r.id for r in refs] == ["GO-2024-2870"]
+        assert json.loads(server.requests[0].body)["queries"][0]["version"] == "v0.51.1"
+        results = list(api.fetch(["GO-2024-2870", "GO-0000-0000"], source="osv-api"))
+        assert results[0].advisory.id == "GO-2024-2870"
+        assert results[1].record_id == "GO-0000-0000" and "HTTP 404" in results[1].reason
+    with (
+        serve(lambda request: Response(503, b"maintenance")) as server,
+        pytest.raises(FetchError, match="HTTP 503"),
+    ):
+        list(OsvApiClient(http, base_url=server.url).fetch(["GO-1"], source="osv-api"))
