@@ -4,8 +4,17 @@ A library with no knowledge of the daemon. The public surface is what ``__all__`
 """
 
 from .aliases import AliasGroups, Disagreement, MergedAdvisory, merge_group
-from .errors import AdvisoryError, FetchError, ParseError, SkippedRecord, VersionError
-from .feeds import FeedHit, FeedScan, PatternError, ToolPatterns, scan_feed
+from .errors import (
+    AdvisoryError,
+    CvssError,
+    FeedSpecError,
+    FetchError,
+    ParseError,
+    PatternError,
+    SkippedRecord,
+    VersionError,
+)
+from .feeds import FeedHit, FeedScan, ToolPatterns, scan_feed
 from .ghsa import GhsaClient
 from .ingest import ImportReport, import_paths, ingest
 from .kev import KevCatalog, KevEntry, mark_known_exploited, parse_kev
@@ -24,7 +33,7 @@ from .store import (
     load_index,
     metadata,
 )
-from .sync import FEED_TYPES, FeedSpec, FeedSpecError, SyncReport, sync_feed
+from .sync import FEED_TYPES, FeedSpec, SyncReport, sync_feed
 from .versions import Ordering
 
 __all__ = [
@@ -35,6 +44,7 @@ __all__ = [
     "AdvisoryIndex",
     "Affected",
     "AliasGroups",
+    "CvssError",
     "Disagreement",
     "Event",
     "FeedHit",

@@ -6,7 +6,7 @@ import math
 from decimal import ROUND_CEILING, Decimal
 from functools import lru_cache
 
-from .errors import AdvisoryError
+from .errors import CvssError
 
 _WEIGHTS: dict[str, dict[str, float]] = {
     "AV": {"N": 0.85, "A": 0.62, "L": 0.55, "P": 0.2},
@@ -18,10 +18,6 @@ _WEIGHTS: dict[str, dict[str, float]] = {
 }
 _PR = {"U": {"N": 0.85, "L": 0.62, "H": 0.27}, "C": {"N": 0.85, "L": 0.68, "H": 0.5}}
 _BASE = ("AV", "AC", "PR", "UI", "S", "C", "I", "A")
-
-
-class CvssError(AdvisoryError, ValueError):
-    """A CVSS vector string is malformed."""
 
 
 def _roundup_31(value: float) -> float:

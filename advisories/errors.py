@@ -1,4 +1,13 @@
-"""One exception hierarchy for the advisories library, and the skipped-record report value."""
+"""One exception hierarchy for the advisories library, and the skipped-record report value.
+
+AdvisoryError
+├── VersionError    a version string is invalid in its ecosystem
+├── ParseError      a record or document cannot be read (names file and record id)
+├── CvssError       a CVSS vector is malformed
+├── PatternError    a configured feed pattern is not a valid regexp
+├── FeedSpecError   a feed specification is incomplete or contradictory
+└── FetchError      an online source failed (HTTP status when there is one)
+"""
 
 from __future__ import annotations
 
@@ -32,6 +41,18 @@ class ParseError(AdvisoryError):
     def skipped(self) -> SkippedRecord:
         """This error as a report value."""
         return SkippedRecord(origin=self.origin, record_id=self.record_id, reason=self.reason)
+
+
+class CvssError(AdvisoryError, ValueError):
+    """A CVSS vector string is malformed."""
+
+
+class PatternError(AdvisoryError):
+    """A configured tool pattern is not a valid regular expression."""
+
+
+class FeedSpecError(AdvisoryError):
+    """A feed specification is incomplete or contradictory."""
 
 
 class FetchError(AdvisoryError):

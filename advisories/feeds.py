@@ -20,7 +20,7 @@ from typing import Any
 import feedparser
 import orjson
 
-from .errors import AdvisoryError, SkippedRecord
+from .errors import PatternError, SkippedRecord
 
 MAX_FEED_BYTES = 10 * 1024 * 1024
 _TAG = re.compile(r"<[^>]+>")
@@ -66,10 +66,6 @@ class FeedScan:
     bozo: bool = False
     bozo_reason: str | None = None
     skipped: tuple[SkippedRecord, ...] = ()
-
-
-class PatternError(AdvisoryError):
-    """A configured tool pattern is not a valid regular expression."""
 
 
 class ToolPatterns:

@@ -18,7 +18,7 @@ import httpx
 import sqlalchemy as sa
 
 from . import ghsa, osv_api
-from .errors import AdvisoryError, FetchError, SkippedRecord
+from .errors import AdvisoryError, FeedSpecError, FetchError, SkippedRecord
 from .feeds import MAX_FEED_BYTES, FeedHit, scan_feed
 from .ingest import ImportReport, ingest
 from .kev import parse_kev
@@ -36,10 +36,6 @@ FeedType = Literal["osv", "osv-zip", "osv-api", "ghsa", "rss", "kev"]
 FEED_TYPES: tuple[str, ...] = ("osv", "osv-zip", "osv-api", "ghsa", "rss", "kev")
 #: Largest document downloaded for one sync (a whole-ecosystem OSV zip is a few hundred MB).
 MAX_DOWNLOAD_BYTES = 1024 * 1024 * 1024
-
-
-class FeedSpecError(AdvisoryError):
-    """A feed specification is incomplete or contradictory."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from advisories.cvss import CvssError, base_score, rating
+from advisories import CvssError
+from advisories.cvss import base_score, rating
 
 # Vectors from the fixtures and the GitHub REST fixture, with the scores NVD/GitHub publish.
 PUBLISHED = [

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from advisories.feeds import PatternError, ToolPatterns, scan_feed, version_hints
+from advisories import PatternError
+from advisories.feeds import ToolPatterns, scan_feed, version_hints
 
 from .conftest import FEED_FIXTURES
 

@@ -11,9 +11,17 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from advisories import FetchError, OsvApiClient, PackageQuery, feed_states, load_index
+from advisories import (
+    FeedSpec,
+    FeedSpecError,
+    FetchError,
+    OsvApiClient,
+    PackageQuery,
+    feed_states,
+    load_index,
+    sync_feed,
+)
 from advisories.store import feed_hits
-from advisories.sync import FeedSpec, FeedSpecError, sync_feed
 
 from .conftest import FEED_FIXTURES, OSV_FIXTURES
 from .loopback import Request, Response, serve
