@@ -107,8 +107,7 @@ def test_block_sends_one_mail_and_one_signed_webhook_listing_exposed_runners(
     assert mail.envelope_to == [RECIPIENT]
     assert mail.message["To"] == RECIPIENT
     assert mail.message["Subject"] == (
-        "DENY trivy 0.69.4 — trivy 0.69.4 blocked by cli:alice: tag pushed from a fork — "
-        "3 runners fetched it"
+        "DENY trivy 0.69.4 — blocked by cli:alice: tag pushed from a fork — 3 runners fetched it"
     )
     assert mail.message.is_multipart()
     parts = {part.get_content_type(): part.get_content() for part in mail.message.iter_parts()}
@@ -143,7 +142,9 @@ def test_same_incident_alerts_once_and_material_changes_alert_again(engine: Engi
     assert enqueue_new_exposure(engine) == 0
     sender.run_once()
     assert len(server.received) == 1
-    assert server.received[0].message["Subject"].endswith("1 runner fetched it")
+    assert server.received[0].message["Subject"] == (
+        "DENY trivy 0.69.4 — signature from unexpected commit — 1 runner fetched it"
+    )
 
     # A second replica, or a restart, seeing the same incident changes nothing.
     AlertSender(config, engine).run_once()

@@ -108,7 +108,7 @@ def test_block_over_the_api_reaches_mailbox_and_webhook_once(
     wait_for(lambda: len(mail.received) == 1 and len(webhook.requests) == 1)
     message = mail.received[0].message
     assert message["Subject"] == (
-        "DENY trivy 0.69.3 — trivy 0.69.3 blocked by token:admin: bad build — 2 runners fetched it"
+        "DENY trivy 0.69.3 — blocked by token:admin: bad build — 2 runners fetched it"
     )
     assert "runner-eu-1" in message.get_body(("plain",)).get_content()
     hook = webhook.requests[0]

@@ -73,12 +73,27 @@ class AlertView:
         return f"{self.tool} (every version)"
 
     @property
+    def headline(self) -> str:
+        """The summary on one line, without repeating the tool and version it starts with."""
+        summary = " ".join(self.summary.split())
+        if self.version and summary.startswith(f"{self.tool} {self.version}"):
+            rest = summary[len(self.tool) + len(self.version) + 1 :].lstrip(": ")
+            summary = rest or summary
+        return _one_line(summary)
+
+    @property
     def subject(self) -> str:
         """`DENY trivy 0.69.4 — signature from unexpected commit — 3 runners fetched it`."""
-        return (
-            f"{self.action.upper()} {self.target} — {_one_line(self.summary)} — "
-            f"{self.exposure.describe()}"
-        )
+        return f"{self.action.upper()} {self.target} — {self.headline} — {self.exposure.describe()}"
+
+    @property
+    def facts(self) -> list[tuple[str, str]]:
+        """The incident's detail as (name, text) pairs; structured values as compact JSON."""
+        return [
+            (name, value if isinstance(value, str) else orjson.dumps(value).decode())
+            for name, value in sorted(self.detail.items())
+            if value is not None
+        ]
 
     @property
     def exposure_command(self) -> str:

@@ -63,7 +63,16 @@ class AlertSender:
     def plan(self, alert: AlertRow) -> tuple[str, list[Target]]:
         """What runners are told about the alert's subject, and who hears of it."""
         action = alert_action(self.config, alert.tool)
-        return action, plan_targets(self.config.alerts, alert.tool, alert.severity, action)
+        targets = plan_targets(self.config.alerts, alert.tool, alert.severity, action)
+        if not targets:
+            log.warning(
+                "alert %s on %s (%s) matches no [[alerts.route]] or [[alerts.webhook]]: it is "
+                "kept in the store but sent to nobody",
+                alert.dedupe_key[:16],
+                alert.tool,
+                alert.severity,
+            )
+        return action, targets
 
     def run_once(self, now: datetime | None = None) -> int:
         """One pass: new exposure (when due), routing, then every due delivery. Returns sends."""
