@@ -69,7 +69,6 @@ def canonical_ecosystem(ecosystem: str) -> str | None:
     return f"{canonical}:{release.strip()}" if sep and release.strip() else canonical
 
 
-@lru_cache(maxsize=1 << 16)
 def normalise_package(ecosystem: str, name: str) -> str:
     """Package name as the ecosystem compares it (PyPI canonical names, npm lowercase, Go as is)."""
     normalise = _NORMALISERS.get(ecosystem.partition(":")[0])

@@ -51,6 +51,7 @@ alias_table = sa.Table(
     ),
     sa.Column("alias", _ID, primary_key=True),
     sa.Index("ix_adv_alias_alias", "alias"),
+    sqlite_with_rowid=False,
 )
 
 affected_table = sa.Table(
@@ -65,6 +66,7 @@ affected_table = sa.Table(
     sa.Column("ecosystem", sa.String(64), primary_key=True),
     sa.Column("package", sa.String(512), primary_key=True),
     sa.Index("ix_adv_affected_package", "ecosystem", "package"),
+    sqlite_with_rowid=False,
 )
 
 feed_state_table = sa.Table(
