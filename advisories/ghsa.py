@@ -230,6 +230,9 @@ def _get(
         raise FetchError(f"GET {url}: {exc}") from exc
     if response.status_code not in (200, 304):
         detail = response.text[:200].replace("\n", " ")
+        if response.headers.get("X-RateLimit-Remaining") == "0":
+            reset = response.headers.get("X-RateLimit-Reset", "?")
+            detail = f"rate limit exhausted until epoch {reset}; {detail}"
         raise FetchError(
             f"GET {response.url}: HTTP {response.status_code}: {detail}", response.status_code
         )

@@ -186,3 +186,16 @@ def test_client_errors_raise_fetch_error() -> None:
         assert info.value.status == 401
     with httpx.Client(timeout=1) as http, pytest.raises(FetchError):
         list(GhsaClient(http, base_url="http://127.0.0.1:9").pages(source="ghsa"))
+
+
+def test_rate_limit_is_named() -> None:
+    def limited(request: Request) -> Response:
+        headers = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1774000000"}
+        return Response(403, b'{"message": "API rate limit exceeded"}', headers)
+
+    with (
+        serve(limited) as server,
+        httpx.Client(timeout=5) as http,
+        pytest.raises(FetchError, match="rate limit exhausted until epoch 1774000000"),
+    ):
+        list(GhsaClient(http, base_url=server.url).pages(source="ghsa"))
