@@ -7,7 +7,7 @@ record is detected as ``unchanged`` without rewriting it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from operator import itemgetter
@@ -217,7 +217,7 @@ def _bulk_insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]
     names = [c.name for c in table.columns]
     tuples = list(map(itemgetter(*names), rows))
     processors = [
-        (i, processor)
+        (i, _memoised(processor))
         for i, column in enumerate(table.columns)
         if (processor := column.type.dialect_impl(dialect).bind_processor(dialect)) is not None
     ]
@@ -232,7 +232,23 @@ def _bulk_insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]
     conn.exec_driver_sql(sql, tuples)
 
 
-def _processed(row: tuple[Any, ...], processors: list[tuple[int, Any]]) -> tuple[Any, ...]:
+def _memoised(processor: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    # A batch repeats values (its "now" in two columns, shared timestamps): convert each once.
+    cache: dict[Any, Any] = {}
+
+    def apply(value: Any) -> Any:
+        try:
+            return cache[value]
+        except KeyError:
+            cache[value] = converted = processor(value)
+            return converted
+
+    return apply
+
+
+def _processed(
+    row: tuple[Any, ...], processors: list[tuple[int, Callable[[Any], Any]]]
+) -> tuple[Any, ...]:
     values = list(row)
     for index, processor in processors:
         values[index] = processor(values[index])
