@@ -101,6 +101,12 @@ class PolicyConfig(_Model):
     cooldown: Duration = timedelta(0)
 
 
+def _http_url(value: str) -> str:
+    if not re.match(r"^https?://[^\s/]+", value):
+        raise ValueError(f'"{value}" is not an http(s) URL')
+    return value.rstrip("/")
+
+
 class GitHubConfig(_Model):
     """`[github]`: the API used to watch releases (read-only token from a file)."""
 
@@ -111,9 +117,18 @@ class GitHubConfig(_Model):
     @field_validator("api_url")
     @classmethod
     def _check_api_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^\s/]+", value):
-            raise ValueError(f'"{value}" is not an http(s) URL')
-        return value.rstrip("/")
+        return _http_url(value)
+
+
+class PyPIConfig(_Model):
+    """`[pypi]`: the package index `pypi:` tools are watched on (JSON API, PEP 740)."""
+
+    index_url: str = "https://pypi.org"
+
+    @field_validator("index_url")
+    @classmethod
+    def _check_index_url(cls, value: str) -> str:
+        return _http_url(value)
 
 
 class AuditConfig(_Model):
@@ -380,6 +395,7 @@ class Config(_Model):
     store: StoreConfig = StoreConfig()
     policy: PolicyConfig = PolicyConfig()
     github: GitHubConfig = GitHubConfig()
+    pypi: PyPIConfig = PyPIConfig()
     audit: AuditConfig = AuditConfig()
     alerts: AlertsConfig = AlertsConfig()
     advisories: AdvisoryPolicyConfig = AdvisoryPolicyConfig()

@@ -36,6 +36,7 @@ from verifier.policy import Reason
 from verifier.sources.errors import SourceError
 from verifier.sources.github import Cached, GitHub, Listing, UpstreamRelease, UpstreamTag
 from verifier.sources.http import make_client
+from verifier.sources.pypi import PyPI
 from verifier.store.events import record_event
 from verifier.store.models import (
     AssetPinRow,
@@ -47,6 +48,7 @@ from verifier.store.models import (
     TagPinRow,
 )
 from verifier.store.revision import bump_revision
+from verifier.verify.artifact import verify_bundle
 from verifier.verify.attestations import AttestationVerified, verify_attestation
 from verifier.verify.checksums import Checksums, check_digest, parse_checksums
 from verifier.verify.claims import CertificateClaims
@@ -63,7 +65,7 @@ from verifier.verify.errors import (
 from verifier.verify.identity import AcceptedIdentity, ClaimExpectations, IdentityPolicy
 from verifier.verify.pinning import AssetSighting, EvidenceProfile, asset_changed, evidence_changes
 from verifier.verify.results import Failure, Rejected
-from verifier.verify.signatures import SignatureEvidence, verify_signature
+from verifier.verify.signatures import SignatureEvidence, Verified
 from verifier.verify.trust import file_verifier, instance_verifier
 from verifier.versioning import ApprovedVersions, canonical_version, parse_version
 
@@ -131,6 +133,18 @@ def github_repo(tool: ToolConfig) -> str | None:
     return tool.source.removeprefix("github:") if tool.source.startswith("github:") else None
 
 
+def pypi_project(tool: ToolConfig) -> str | None:
+    """The project name of a `pypi:` source, else None."""
+    return tool.source.removeprefix("pypi:") if tool.source.startswith("pypi:") else None
+
+
+def watched(tool: ToolConfig) -> bool:
+    """GitHub releases and tags, and PyPI projects, are watched; plain URLs are not (yet)."""
+    if tool.kind == "action":
+        return github_repo(tool) is not None
+    return github_repo(tool) is not None or pypi_project(tool) is not None
+
+
 class Watcher:
     """Polls the inventory's GitHub tools and records releases, verdicts, pins and incidents."""
 
@@ -141,6 +155,7 @@ class Watcher:
         *,
         client: httpx.Client | None = None,
         github: GitHub | None = None,
+        pypi: PyPI | None = None,
         workers: int = 16,
         max_asset_bytes: int = MAX_ASSET_BYTES,
     ) -> None:
@@ -149,6 +164,7 @@ class Watcher:
         self._own_client = client is None
         self.client = client or make_client(config)
         self.github = github or GitHub(self.client, config.github.api_url)
+        self.pypi = pypi or PyPI(self.client, config.pypi.index_url)
         self.workers = workers
         self.max_asset_bytes = max_asset_bytes
         self.download_dir = config.state_dir / "downloads"
@@ -171,18 +187,16 @@ class Watcher:
                 self._polling.release()
 
     def tools(self, names: Iterable[str] | None = None) -> list[ToolConfig]:
-        """The configured tools to watch (GitHub sources); raise NotFoundError for unknown names."""
+        """The configured tools to watch; raise NotFoundError for unknown names."""
         wanted = list(names or ())
         for name in wanted:
             if self.config.tool(name) is None:
                 raise NotFoundError(f'tool "{name}" is not in the configuration')
         chosen = [t for t in self.config.tools if not wanted or t.name in wanted]
         for tool in chosen:
-            if github_repo(tool) is None:
-                log.info(
-                    "%s: source %s is not watched (GitHub sources only)", tool.name, tool.source
-                )
-        return [t for t in chosen if github_repo(t) is not None]
+            if not watched(tool):
+                log.info("%s: source %s is not watched", tool.name, tool.source)
+        return [t for t in chosen if watched(t)]
 
     def poll(
         self,
@@ -227,9 +241,12 @@ class Watcher:
     # ---- binaries: GitHub releases --------------------------------------------------------
 
     def _poll_releases(self, tool: ToolConfig, report: ToolReport) -> None:
-        repo = github_repo(tool)
-        assert repo is not None
-        listing = self.github.releases(repo, self._cached(self.github.releases_url(repo)))
+        repo, project = github_repo(tool), pypi_project(tool)
+        if project is not None:
+            listing = self.pypi.releases(project, self._cached(self.pypi.releases_url(project)))
+        else:
+            assert repo is not None
+            listing = self.github.releases(repo, self._cached(self.github.releases_url(repo)))
         report.unchanged = not listing.changed
         if listing.changed:
             self._record_releases(tool, listing, report)
@@ -300,7 +317,10 @@ class Watcher:
                 bump_revision(session)
             session.commit()
 
-    def _verify_release(self, tool: ToolConfig, repo: str, release: UpstreamRelease) -> Verdict:
+    def _verify_release(
+        self, tool: ToolConfig, repo: str | None, release: UpstreamRelease
+    ) -> Verdict:
+        """`repo`: the tool's GitHub repository (None for PyPI: the certificate names it)."""
         verdict = Verdict()
         verdict.evidence["release_id"] = release.id
         if not tool.assets:
@@ -341,10 +361,11 @@ class Watcher:
                 claims, checksums=checksums is not None, attested=attested
             )
             verdict.evidence["profile"] = verdict.profile.to_dict()
-            if not verdict.reasons and claims is not None and claims.sha:
+            source = repo or (claims.repository if claims is not None else None)
+            if not verdict.reasons and claims is not None and claims.sha and source:
                 verdict.commit = claims.sha
                 self._check_commit(
-                    tool, repo, claims.sha, f"source commit of {release.tag}", verdict
+                    tool, source, claims.sha, f"source commit of {release.tag}", verdict
                 )
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -353,7 +374,7 @@ class Watcher:
     def _verify_asset(
         self,
         tool: ToolConfig,
-        repo: str,
+        repo: str | None,
         release: UpstreamRelease,
         name: str,
         checksums: Checksums | None,
@@ -399,9 +420,7 @@ class Watcher:
                 source = f"{checksums.source} line {entry.line}"
         claims: CertificateClaims | None = None
         if tool.signature is not None and policy is not None:
-            signature = self._signature(
-                tool.signature, release, name, sha256, policy, workdir, verdict
-            )
+            signature = self._signature(tool, release, name, sha256, policy, workdir, verdict)
             if signature is not None:
                 claims = signature.claims
                 verdict.evidence.setdefault("signatures", {})[name] = _signature_evidence(signature)
@@ -461,13 +480,14 @@ class Watcher:
             return None
 
     def _identity_policy(
-        self, tool: ToolConfig, repo: str, tag: str, verdict: Verdict
+        self, tool: ToolConfig, repo: str | None, tag: str, verdict: Verdict
     ) -> IdentityPolicy | None:
         signature = tool.signature
         if signature is None:
             return None
         # With reusable workflows the SAN names the called workflow, so the source repository
-        # claim is pinned too: the signing run must have been started from the tool's own repo.
+        # claim is pinned too: the signing run must have been started from the tool's own repo
+        # (PyPI projects name no repository: the identity alone decides).
         claims = ClaimExpectations(repository=repo)
         identities = (
             [signature.identity]
@@ -503,7 +523,7 @@ class Watcher:
 
     def _signature(
         self,
-        signature: SignatureConfig,
+        tool: ToolConfig,
         release: UpstreamRelease,
         name: str,
         sha256: str,
@@ -511,37 +531,57 @@ class Watcher:
         workdir: Path,
         verdict: Verdict,
     ) -> SignatureEvidence | None:
-        bundle_name = render(signature.bundle, tag=release.tag, asset=name)
-        raw: bytes | None = None
-        if (asset := release.asset(bundle_name)) is not None:
-            fetched = self._download(asset.url, workdir, bundle_name, MAX_SIDECAR_BYTES, verdict)
-            if fetched is None:
-                return None
-            raw = fetched[2].read_bytes()
+        """Verify the file's bundles: the `signature.bundle` file of a GitHub release, or the
+        PEP 740 attestations of a PyPI file. Any bundle that verifies is enough."""
+        assert tool.signature is not None
+        bundles = self._bundles(tool, release, name, workdir, verdict)
+        if bundles is None:
+            return None
         try:
-            result = verify_signature(sha256, raw, policy, self._verifier(signature))
+            verifier = self._verifier(tool.signature)
+            results = [verify_bundle(sha256, raw, policy, verifier) for raw in bundles or [None]]
         except TrustRootError as exc:
             verdict.fail("not-verified", str(exc), expected="a usable Sigstore trust root")
             return None
-        if isinstance(result, Rejected):
-            failure = result.failure
-            detail = f"{bundle_name if raw is not None else name}: {failure.detail}"
-            verdict.fail(
-                str(failure.reason), detail, expected=failure.expected, found=failure.found
-            )
-            return None
-        return result.evidence
+        for result in results:
+            if isinstance(result, Verified):
+                return result.evidence
+            if isinstance(result, AttestationVerified):
+                return result.evidence.signature
+        failure = next(r.failure for r in results if isinstance(r, Rejected))
+        detail = f"{name}: {failure.detail}"
+        verdict.fail(str(failure.reason), detail, expected=failure.expected, found=failure.found)
+        return None
+
+    def _bundles(
+        self, tool: ToolConfig, release: UpstreamRelease, name: str, workdir: Path, verdict: Verdict
+    ) -> list[bytes] | None:
+        """The raw bundles published for the file ([]: unsigned; None: could not fetch)."""
+        if (project := pypi_project(tool)) is not None:
+            try:
+                return self.pypi.provenance(project, release.tag, name)
+            except SourceError as exc:
+                verdict.retry = True
+                verdict.fail("not-verified", f"PEP 740 provenance of {name} unavailable: {exc}")
+                return None
+        assert tool.signature is not None
+        bundle_name = render(tool.signature.bundle, tag=release.tag, asset=name)
+        if (asset := release.asset(bundle_name)) is None:
+            return []
+        fetched = self._download(asset.url, workdir, bundle_name, MAX_SIDECAR_BYTES, verdict)
+        return None if fetched is None else [fetched[2].read_bytes()]
 
     def _attestation(
         self,
         tool: ToolConfig,
-        repo: str,
+        repo: str | None,
         name: str,
         sha256: str,
         policy: IdentityPolicy | None,
         verdict: Verdict,
     ) -> bool:
-        if tool.attestations == "off":
+        """GitHub artifact attestations (PyPI's PEP 740 ones are verified as the signature)."""
+        if tool.attestations == "off" or repo is None:
             return False
         try:
             bundles = self.github.attestations(repo, sha256)

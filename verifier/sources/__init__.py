@@ -1,4 +1,4 @@
-"""Upstream sources of releases: GitHub (releases, tags, compare, attestations).
+"""Upstream sources of releases: GitHub (releases, tags, compare, attestations) and PyPI.
 
 Everything reaches the network through the one client `http.make_client` builds; errors are
 `SourceError`s with a message that says what failed and what to do next.
@@ -14,11 +14,13 @@ from verifier.sources.github import (
     UpstreamTag,
 )
 from verifier.sources.http import make_client
+from verifier.sources.pypi import PyPI
 
 __all__ = [
     "GitHub",
     "Listing",
     "NotFound",
+    "PyPI",
     "RateLimited",
     "Reachability",
     "SourceError",

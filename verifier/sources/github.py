@@ -1,33 +1,28 @@
 """GitHub REST API: releases, tags, commit reachability and artifact attestations.
 
 Listings are conditional: the caller passes the ETag and normalised body it stored last time;
-an unchanged listing costs one request answered 304. Rate-limit headers (`X-RateLimit-*`,
-`Retry-After`) are honoured by waiting (shared by every thread using this object) up to
-`max_wait`, beyond which `RateLimited` is raised; 5xx and network errors are retried with
-exponential backoff.
+an unchanged listing costs one request answered 304 (retries and rate limits: `ApiClient`).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, Generic, Literal, TypeVar
 
 import httpx
 import orjson
 
-from verifier.sources.errors import NotFound, RateLimited, UpstreamError
+from verifier.sources.api import ApiClient, json_body
+from verifier.sources.errors import NotFound, UpstreamError
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 PER_PAGE = 100
 _LINK_NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
-_RATE_LIMIT_STATUSES = frozenset({403, 429})
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +48,12 @@ class UpstreamRelease:
 
     def asset(self, name: str) -> UpstreamAsset | None:
         return next((asset for asset in self.assets if asset.name == name), None)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> UpstreamRelease:
+        """Read back a release stored with `dataclasses.asdict`."""
+        assets = tuple(UpstreamAsset(**a) for a in raw["assets"])
+        return cls(**{**raw, "assets": assets})
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,50 +93,30 @@ class Reachability:
     branch: str | None  # the branch containing the commit, when on-branch
 
 
-class GitHub:
+class GitHub(ApiClient):
     """A GitHub (or GitHub Enterprise) API client over the shared httpx client."""
 
     def __init__(
-        self,
-        client: httpx.Client,
-        api_url: str,
-        *,
-        max_pages: int = 10,
-        retries: int = 3,
-        backoff: float = 0.5,
-        max_wait: float = 120.0,
-        sleep: Callable[[float], None] = time.sleep,
+        self, client: httpx.Client, api_url: str, *, max_pages: int = 10, **options: Any
     ) -> None:
-        self.client = client
-        self.api_url = api_url.rstrip("/")
+        super().__init__(client, api_url, **options)
         self.max_pages = max_pages
-        self.retries = retries
-        self.backoff = backoff
-        self.max_wait = max_wait
-        self._sleep = sleep
-        self._lock = threading.Lock()
-        self._not_before = 0.0  # monotonic time before which no request is sent
         self._default_branches: dict[str, str] = {}
-        self.requests = 0
-
-    @property
-    def host(self) -> str:
-        return httpx.URL(self.api_url).host
 
     # ---- listings -------------------------------------------------------------------------
 
     def releases_url(self, repo: str) -> str:
-        return f"{self.api_url}/repos/{repo}/releases?per_page={PER_PAGE}"
+        return f"{self.base_url}/repos/{repo}/releases?per_page={PER_PAGE}"
 
     def tags_url(self, repo: str) -> str:
-        return f"{self.api_url}/repos/{repo}/git/matching-refs/tags?per_page={PER_PAGE}"
+        return f"{self.base_url}/repos/{repo}/git/matching-refs/tags?per_page={PER_PAGE}"
 
     def releases(self, repo: str, previous: Cached | None) -> Listing[UpstreamRelease]:
         """Published releases, newest first (`GET /repos/{repo}/releases`)."""
         url = self.releases_url(repo)
         listing = self._listing(url, previous)
         if not listing.changed and previous is not None:
-            return _with_items(listing, [_release_from_stored(r) for r in _loads(previous)])
+            return _with_items(listing, [UpstreamRelease.from_dict(r) for r in _loads(previous)])
         releases = [_release(raw) for raw in listing.items if not raw.get("draft")]
         body = orjson.dumps([asdict(r) for r in releases]).decode()
         return Listing(url, True, tuple(releases), listing.etag, body)
@@ -168,7 +149,7 @@ class GitHub:
                 return sha
             if kind != "tag":
                 raise UpstreamError(f"tag object {tag_sha} in {repo} points at a {kind}")
-            obj = self._json(f"{self.api_url}/repos/{repo}/git/tags/{sha}")["object"]
+            obj = self._json(f"{self.base_url}/repos/{repo}/git/tags/{sha}")["object"]
             sha, kind = str(obj["sha"]), str(obj["type"])
         if kind == "commit":
             return sha
@@ -197,7 +178,7 @@ class GitHub:
     def default_branch(self, repo: str) -> str:
         """The repository's default branch (asked once per process)."""
         if repo not in self._default_branches:
-            body = self._json(f"{self.api_url}/repos/{repo}")
+            body = self._json(f"{self.base_url}/repos/{repo}")
             self._default_branches[repo] = str(body["default_branch"])
         return self._default_branches[repo]
 
@@ -209,7 +190,7 @@ class GitHub:
         """
         unknown = 0
         for branch in branches:
-            url = f"{self.api_url}/repos/{repo}/compare/{branch}...{commit}?per_page=1"
+            url = f"{self.base_url}/repos/{repo}/compare/{branch}...{commit}?per_page=1"
             try:
                 body = self._json(url)
             except NotFound:
@@ -223,7 +204,7 @@ class GitHub:
 
     def attestations(self, repo: str, sha256: str) -> list[bytes]:
         """Sigstore bundles GitHub stores for the artifact (`GET …/attestations/sha256:…`)."""
-        url = f"{self.api_url}/repos/{repo}/attestations/sha256:{sha256}"
+        url = f"{self.base_url}/repos/{repo}/attestations/sha256:{sha256}"
         try:
             body = self._json(url)
         except NotFound:
@@ -234,91 +215,9 @@ class GitHub:
             if isinstance(item, dict) and isinstance(item.get("bundle"), dict)
         ]
 
-    # ---- requests -------------------------------------------------------------------------
-
-    def _json(self, url: str) -> Any:
-        return _json_body(self._get(url, {}))
-
-    def _get(self, url: str, headers: dict[str, str]) -> httpx.Response:
-        """GET with rate-limit waits and retries; returns 2xx or 304, raises otherwise."""
-        failure = ""
-        for attempt in range(self.retries + 1):
-            self._wait_turn()
-            try:
-                self.requests += 1
-                response = self.client.get(url, headers=headers)
-            except httpx.HTTPError as exc:
-                failure = f"{type(exc).__name__}: {exc}"
-            else:
-                self._note_rate_limit(response)
-                if response.is_success or response.status_code == 304:
-                    return response
-                if response.status_code == 404:
-                    raise NotFound(f"GET {url} answered 404: it does not exist (or is private)")
-                if self._rate_limited(url, response):
-                    continue
-                failure = f"answered {response.status_code} {response.reason_phrase}"
-                if response.status_code < 500:
-                    raise UpstreamError(f"GET {url} {failure}: expected 200")
-            if attempt < self.retries:
-                self._sleep(self.backoff * 2**attempt)
-        raise UpstreamError(f"GET {url} failed {self.retries + 1} times, last: {failure}")
-
-    def _wait_turn(self) -> None:
-        with self._lock:
-            delay = self._not_before - time.monotonic()
-        if delay > 0:
-            self._sleep(delay)
-
-    def _rate_limited(self, url: str, response: httpx.Response) -> bool:
-        """If `response` is a rate-limit answer, schedule the wait and return True."""
-        headers = response.headers
-        limited = response.status_code in _RATE_LIMIT_STATUSES and (
-            "retry-after" in headers or headers.get("x-ratelimit-remaining") == "0"
-        )
-        if not limited:
-            return False
-        wait = _retry_after(headers)
-        if wait > self.max_wait:
-            raise RateLimited(
-                f"GET {url}: GitHub rate limit exhausted for {wait:.0f} s more "
-                f"(above the {self.max_wait:.0f} s toolgate waits): configure [github] "
-                "token_file for a higher limit, or poll less often"
-            )
-        log.warning("GitHub rate limit: waiting %.1f s before retrying %s", wait, url)
-        with self._lock:
-            self._not_before = max(self._not_before, time.monotonic() + wait)
-        return True
-
-    def _note_rate_limit(self, response: httpx.Response) -> None:
-        # A success with nothing remaining: the next request would be refused; wait for reset.
-        if response.headers.get("x-ratelimit-remaining") == "0" and response.is_success:
-            wait = min(_retry_after(response.headers), self.max_wait)
-            with self._lock:
-                self._not_before = max(self._not_before, time.monotonic() + wait)
-
-
-def _retry_after(headers: httpx.Headers) -> float:
-    if (value := headers.get("retry-after", "")).isdigit():
-        return float(value)
-    if (reset := headers.get("x-ratelimit-reset", "")).isdigit():
-        return max(0.0, int(reset) - time.time()) + 1.0
-    return 60.0  # GitHub's advice for secondary limits without a header
-
-
-def _json_body(response: httpx.Response) -> Any:
-    kind = response.headers.get("content-type", "")
-    try:
-        return orjson.loads(response.content)
-    except orjson.JSONDecodeError:
-        raise UpstreamError(
-            f"GET {response.url} answered {kind or 'no content type'} that is not JSON "
-            f"(starts {response.content[:40]!r}): expected a GitHub API JSON body"
-        ) from None
-
 
 def _list_body(response: httpx.Response) -> Iterator[dict[str, Any]]:
-    body = _json_body(response)
+    body = json_body(response)
     if not isinstance(body, list) or not all(isinstance(item, dict) for item in body):
         raise UpstreamError(
             f"GET {response.url} answered {type(body).__name__}: expected a JSON list of objects"
@@ -351,11 +250,6 @@ def _release(raw: dict[str, Any]) -> UpstreamRelease:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise UpstreamError(f"a release in the listing lacks {exc}: not a GitHub release") from exc
-
-
-def _release_from_stored(raw: dict[str, Any]) -> UpstreamRelease:
-    assets = tuple(UpstreamAsset(**a) for a in raw.pop("assets"))
-    return UpstreamRelease(**raw, assets=assets)
 
 
 def _loads(previous: Cached) -> list[dict[str, Any]]:
