@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -109,7 +108,9 @@ feed_hit_table = sa.Table(
     sa.UniqueConstraint("feed", "entry_id", "tool", name="uq_adv_feed_hit"),
 )
 
-_UPDATED_COLUMNS = (
+# Columns of Prepared.row(); an insert also sets first_seen_at to updated_at.
+_ADVISORY_COLUMNS = (
+    "id",
     "source",
     "modified",
     "published",
@@ -118,6 +119,7 @@ _UPDATED_COLUMNS = (
     "record",
     "updated_at",
 )
+_UPDATE_KEYS = tuple(f"b_{name}" for name in _ADVISORY_COLUMNS)
 _CHUNK = 500  # ids per IN (...) list; well below SQLite's bound-parameter limit
 
 
@@ -181,20 +183,20 @@ class Prepared:
         record = advisory.canonical_json()
         return cls(advisory, record, digest(record))
 
-    def row(self, now: datetime) -> dict[str, Any]:
-        """The ``adv_advisory`` row."""
-        advisory = self.advisory
-        return {
-            "id": advisory.id,
-            "source": advisory.source,
-            "modified": advisory.modified,
-            "published": advisory.published,
-            "withdrawn": advisory.withdrawn,
-            "content_hash": self.content_hash,
-            "record": self.record.decode(),
-            "first_seen_at": now,
-            "updated_at": now,
-        }
+    def row(self, now: datetime) -> tuple[Any, ...]:
+        """The ``adv_advisory`` row, in :data:`_ADVISORY_COLUMNS` order."""
+        a = self.advisory
+        record = self.record.decode()
+        return (
+            a.id,
+            a.source,
+            a.modified,
+            a.published,
+            a.withdrawn,
+            self.content_hash,
+            record,
+            now,
+        )
 
 
 def _qualified_name(conn: sa.Connection, table: sa.Table) -> str:
@@ -205,8 +207,11 @@ def _qualified_name(conn: sa.Connection, table: sa.Table) -> str:
     return f"{quote(schema)}.{quote(table.name)}" if schema else quote(table.name)
 
 
-def _bulk_insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    """``executemany`` straight to the driver, in the caller's transaction.
+def _bulk_insert(
+    conn: sa.Connection, table: sa.Table, names: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """``executemany`` of ``rows`` (values of the ``names`` columns) straight to the driver,
+    in the caller's transaction.
 
     SQLAlchemy's per-row parameter handling costs more than SQLite's own insert, so rows go to
     the DBAPI as tuples; the column types' bind processors (SQLite datetimes) are applied here.
@@ -214,15 +219,13 @@ def _bulk_insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]
     if not rows:
         return
     dialect = conn.dialect
-    names = [c.name for c in table.columns]
-    tuples = list(map(itemgetter(*names), rows))
     processors = [
         (i, _memoised(processor))
-        for i, column in enumerate(table.columns)
-        if (processor := column.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        for i, name in enumerate(names)
+        if (processor := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+        is not None
     ]
-    if processors:
-        tuples = [_processed(row, processors) for row in tuples]
+    tuples = [_processed(row, processors) for row in rows] if processors else rows
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
     quote = dialect.identifier_preparer.quote
     sql = (
@@ -266,8 +269,8 @@ def upsert_advisories(
 def upsert_prepared(conn: sa.Connection, batch: Sequence[Prepared], now: datetime) -> UpsertResult:
     """:func:`upsert_advisories` for records whose stored form is already computed."""
     stored = _stored(conn, [p.advisory.id for p in batch])
-    fresh: list[dict[str, Any]] = []
-    changed: list[dict[str, Any]] = []
+    fresh: list[tuple[Any, ...]] = []
+    changed: list[tuple[Any, ...]] = []
     stale: list[SkippedRecord] = []
     unchanged = 0
     for prepared in batch:
@@ -284,28 +287,27 @@ def upsert_prepared(conn: sa.Connection, batch: Sequence[Prepared], now: datetim
             changed.append(prepared.row(now))
     by_id = {p.advisory.id: p.advisory for p in batch}
     if changed:
-        changed_ids = [r["id"] for r in changed]
-        for chunk in _chunks(changed_ids):
+        for chunk in _chunks([row[0] for row in changed]):
             conn.execute(sa.delete(alias_table).where(alias_table.c.advisory_id.in_(chunk)))
             conn.execute(sa.delete(affected_table).where(affected_table.c.advisory_id.in_(chunk)))
         update = (
             sa.update(advisory_table)
             .where(advisory_table.c.id == sa.bindparam("b_id"))
-            .values({c: sa.bindparam(f"b_{c}") for c in _UPDATED_COLUMNS})
+            .values({c: sa.bindparam(f"b_{c}") for c in _ADVISORY_COLUMNS[1:]})
         )
-        conn.execute(
-            update, [{f"b_{k}": v for k, v in r.items() if k != "first_seen_at"} for r in changed]
-        )
-    _bulk_insert(conn, advisory_table, fresh)
-    written = [by_id[r["id"]] for r in (*fresh, *changed)]
-    aliases = [{"advisory_id": a.id, "alias": alias} for a in written for alias in a.aliases]
+        conn.execute(update, [dict(zip(_UPDATE_KEYS, row, strict=True)) for row in changed])
+    _bulk_insert(
+        conn, advisory_table, (*_ADVISORY_COLUMNS, "first_seen_at"), [(*r, r[-1]) for r in fresh]
+    )
+    written = [by_id[row[0]] for row in (*fresh, *changed)]
+    aliases = [(a.id, alias) for a in written for alias in a.aliases]
     packages = [
-        {"advisory_id": a.id, "ecosystem": eco, "package": pkg}
+        (a.id, *key)
         for a in written
-        for eco, pkg in dict.fromkeys((x.ecosystem, x.package) for x in a.affected)
+        for key in dict.fromkeys((x.ecosystem, x.package) for x in a.affected)
     ]
-    _bulk_insert(conn, alias_table, aliases)
-    _bulk_insert(conn, affected_table, packages)
+    _bulk_insert(conn, alias_table, ("advisory_id", "alias"), aliases)
+    _bulk_insert(conn, affected_table, ("advisory_id", "ecosystem", "package"), packages)
     return UpsertResult(len(fresh), len(changed), unchanged, tuple(stale))
 
 

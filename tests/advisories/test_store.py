@@ -8,7 +8,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from advisories import find_advisories, get_advisory, import_paths, load_index
+from advisories import find_advisories, get_advisory, import_paths, ingest, load_index, read_paths
 from advisories.store import (
     FeedState,
     advisory_table,
@@ -147,3 +147,17 @@ def test_kev_rows_feed_the_index(engine: sa.Engine, tmp_path: Path) -> None:
         assert replace_kev(conn, [row]) == 1
     (match,) = load_index(engine).match("PyPI", "demo", "0.1")
     assert match.known_exploited and match.severity == "CRITICAL"
+
+
+def test_updates_keep_first_seen_at(engine: sa.Engine, tmp_path: Path) -> None:
+    path = tmp_path / "rec.json"
+    first, later = datetime(2026, 3, 19, tzinfo=UTC), datetime(2026, 3, 20, tzinfo=UTC)
+    path.write_text(json.dumps(osv("GHSA-t")))
+    ingest(engine, read_paths([path], source="t"), now=first)
+    path.write_text(json.dumps(osv("GHSA-t", modified="2026-03-20T00:00:00Z")))
+    assert ingest(engine, read_paths([path], source="t"), now=later).updated == 1
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(advisory_table.c.first_seen_at, advisory_table.c.updated_at)
+        ).one()
+    assert [t if t.tzinfo else t.replace(tzinfo=UTC) for t in row] == [first, later]
