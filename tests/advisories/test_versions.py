@@ -5,12 +5,15 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from advisories import VersionError
 from advisories.ecosystems import canonical_ecosystem, normalise_package, ordering_for
 from advisories.versions import GITHUB_ACTIONS, GO, MAVEN, PEP440, SEMVER, Ordering, is_partial_tag
+
+# A loaded CI machine can stall one example past the default 200 ms deadline.
+NO_DEADLINE = settings(deadline=None)
 
 # Each list is in strictly increasing order.
 ASCENDING = {
@@ -160,6 +163,7 @@ CASES = [
 
 @pytest.mark.parametrize(("ordering", "strategy"), CASES, ids=lambda c: getattr(c, "name", ""))
 def test_ordering_is_a_total_order(ordering: Ordering, strategy: st.SearchStrategy[str]) -> None:
+    @NO_DEADLINE
     @given(strategy, strategy, strategy)
     def check(a: str, b: str, c: str) -> None:
         ab, ba = ordering.compare(a, b), ordering.compare(b, a)
@@ -171,6 +175,7 @@ def test_ordering_is_a_total_order(ordering: Ordering, strategy: st.SearchStrate
     check()
 
 
+@NO_DEADLINE
 @given(semver_strings)
 def test_a_release_follows_all_its_prereleases(version: str) -> None:
     release = version.split("-", 1)[0]
