@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from verifier.release_verifier import render
 from verifier.verify.claims import CertificateClaims
 from verifier.verify.pinning import (
     AssetSighting,
@@ -12,7 +13,6 @@ from verifier.verify.pinning import (
     asset_changed,
     evidence_changes,
 )
-from verifier.watcher import render
 
 PIN = AssetSighting(7, 100, "sha256:" + "a" * 64)
 TRIVY = "https://github.com/aquasecurity/trivy/.github/workflows/reusable-release.yaml"
