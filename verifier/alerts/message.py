@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.message import EmailMessage
-from email.utils import format_datetime
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
+from email.utils import format_datetime, formataddr, parseaddr
 from typing import Any
 
 import orjson
@@ -18,6 +21,7 @@ from verifier.store.models import AlertRow
 SCHEMA = "toolgate.alert/v1"
 MAX_LISTED = 50  # exposed jobs listed in a mail; the webhook payload carries them all
 _SUMMARY_LIMIT = 160
+_SMTP_LINES = compat32.clone(linesep="\r\n")  # smtplib sends bytes as they are: CRLF here
 
 _TEMPLATES = Environment(
     loader=PackageLoader("verifier", "templates"),
@@ -133,21 +137,25 @@ def message_id(key: str, sender: str) -> str:
 
 def build_email(
     views: list[AlertView], *, key: str, sender: str, recipient: str, now: datetime
-) -> EmailMessage:
-    """One mail (text + HTML) about one alert, or a digest of several, for one recipient."""
+) -> bytes:
+    """One mail (text + HTML) about one alert, or a digest of several, for one recipient.
+
+    Built with the compat32 MIME classes: as correct as `EmailMessage` for what we write and
+    several times faster, which matters when a backlog drains.
+    """
     context = {"alerts": views, "digest": len(views) > 1, "max_listed": MAX_LISTED}
-    message = EmailMessage()
-    message["Subject"] = digest_subject(views)
-    message["From"] = sender
-    message["To"] = recipient
+    message = MIMEMultipart("alternative")
+    message["Subject"] = Header(digest_subject(views), "utf-8")
+    message["From"] = formataddr(parseaddr(sender), charset="utf-8")
+    message["To"] = formataddr(parseaddr(recipient), charset="utf-8")
     message["Date"] = format_datetime(now.astimezone(UTC))
     message["Message-ID"] = message_id(key, sender)
     message["Auto-Submitted"] = "auto-generated"
     message["X-Toolgate-Alert"] = key
-    message.set_content(_TEMPLATES.get_template("alert_mail.txt.j2").render(context))
-    html = _TEMPLATES.get_template("alert_mail.html.j2").render(context)
-    message.add_alternative(html, subtype="html")
-    return message
+    for template, subtype in (("alert_mail.txt.j2", "plain"), ("alert_mail.html.j2", "html")):
+        body = _TEMPLATES.get_template(template).render(context)
+        message.attach(MIMEText(body, subtype, "utf-8"))
+    return message.as_bytes(policy=_SMTP_LINES)
 
 
 def _chat_text(view: AlertView) -> str:

@@ -159,7 +159,7 @@ class AlertSender:
                 self._failed(token, group, str(exc), now)
         return sent
 
-    def _email_builder(self, group: list[Claimed], sender: str) -> Callable[[], object]:
+    def _email_builder(self, group: list[Claimed], sender: str) -> Callable[[], bytes]:
         views = [AlertView.of(item.alert, item.delivery.action) for item in group]
         if len(group) == 1:
             key = group[0].alert.dedupe_key

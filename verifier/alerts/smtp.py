@@ -6,7 +6,6 @@ import smtplib
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
-from email.message import EmailMessage
 
 from verifier.alerts.errors import DeliveryError
 from verifier.config import Config, SmtpConfig, bare_address, read_secret
@@ -20,13 +19,11 @@ class MailRelay:
         self._client = client
         self._smtp = smtp
 
-    def send(self, message: EmailMessage, recipient: str) -> None:
+    def send(self, message: bytes, recipient: str) -> None:
         """Hand one message for one recipient to the relay; DeliveryError if it refuses."""
         try:
-            refused = self._client.send_message(
-                message,
-                from_addr=bare_address(self._smtp.sender),
-                to_addrs=[bare_address(recipient)],
+            refused = self._client.sendmail(
+                bare_address(self._smtp.sender), [bare_address(recipient)], message
             )
         except (smtplib.SMTPException, OSError) as exc:
             raise DeliveryError(f"{self._smtp.host}: {_describe(exc)}") from None
