@@ -131,9 +131,8 @@ def parse_advisory(advisory: Any, *, source: str, origin: str = "") -> ReadResul
     try:
         if not isinstance(advisory, dict):
             raise ParseError("advisory is not an object", origin=origin)
-        return ParsedRecord(
-            origin, parse_record(_prune(to_osv(advisory, origin)), source=source, origin=origin)
-        )
+        document = _prune(to_osv(advisory, origin))
+        return ParsedRecord(origin, parse_record(document, source=source, origin=origin), document)
     except ParseError as exc:
         return ParseError(exc.reason, origin=origin, record_id=exc.record_id or record_id).skipped()
 

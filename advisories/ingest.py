@@ -11,7 +11,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from .errors import SkippedRecord
+from .errors import ParseError, SkippedRecord
 from .osv import MAX_RECORD_BYTES, ReadResult, read_paths
 from .store import Prepared, upsert_prepared
 
@@ -116,7 +116,12 @@ def _ingest(
             skipped.append(item)
             origin = item.origin
             continue
-        origin, prepared = item.origin, Prepared.of(item.advisory)
+        origin = item.origin
+        try:
+            prepared = Prepared.of(item)
+        except ParseError as exc:
+            skipped.append(exc.skipped())
+            continue
         first = seen.get(prepared.advisory.id)
         if first is None:
             seen[prepared.advisory.id] = (prepared.content_hash, origin)

@@ -1,13 +1,10 @@
-"""The normalised advisory: frozen value objects and their canonical JSON form."""
+"""The normalised advisory: frozen value objects."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
-
-import orjson
 
 EventKind = Literal["introduced", "fixed", "last_affected", "limit"]
 EVENT_KINDS: tuple[EventKind, ...] = ("introduced", "fixed", "last_affected", "limit")
@@ -15,7 +12,6 @@ RANGE_TYPES = ("ECOSYSTEM", "SEMVER", "GIT")
 #: GitHub's severity labels in increasing order; CVSS "MEDIUM" is read as MODERATE.
 SEVERITIES = ("NONE", "LOW", "MODERATE", "HIGH", "CRITICAL")
 _MALWARE_CWE = "CWE-506"
-_CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,70 +110,6 @@ class Advisory:
         if self.known_exploited or self.malicious:
             return "CRITICAL"
         return self.severity_label
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (dataclass fields by name); :func:`advisory_from_dict` reverses it."""
-        return orjson.loads(self.canonical_json())
-
-    def canonical_json(self) -> bytes:
-        """Deterministic JSON bytes: equal advisories give equal bytes (orjson serialises the
-        dataclasses in field order and sorts the keys of free-form dicts)."""
-        return orjson.dumps(self, option=_CANONICAL)
-
-    def content_hash(self) -> str:
-        """SHA-256 hex digest of :meth:`canonical_json`."""
-        return digest(self.canonical_json())
-
-
-def digest(canonical: bytes) -> str:
-    """SHA-256 hex digest of canonical JSON bytes."""
-    return hashlib.sha256(canonical).hexdigest()
-
-
-def _dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value is not None else None
-
-
-def _range(data: dict[str, Any]) -> Range:
-    events = tuple(Event(e["kind"], e["value"]) for e in data["events"])
-    return Range(data["type"], events, data["repo"])
-
-
-def _affected(data: dict[str, Any]) -> Affected:
-    return Affected(
-        ecosystem=data["ecosystem"],
-        package=data["package"],
-        name=data["name"],
-        ranges=tuple(_range(r) for r in data["ranges"]),
-        versions=tuple(data["versions"]),
-        purl=data["purl"],
-        database_specific=data["database_specific"],
-        ecosystem_specific=data["ecosystem_specific"],
-    )
-
-
-def advisory_from_dict(data: dict[str, Any]) -> Advisory:
-    """Rebuild an :class:`Advisory` from :meth:`Advisory.to_dict` output (trusted input)."""
-    return Advisory(
-        id=data["id"],
-        modified=datetime.fromisoformat(data["modified"]),
-        source=data["source"],
-        aliases=tuple(data["aliases"]),
-        related=tuple(data["related"]),
-        summary=data["summary"],
-        details=data["details"],
-        severity=tuple(Severity(s["type"], s["vector"], s["score"]) for s in data["severity"]),
-        severity_label=data["severity_label"],
-        published=_dt(data["published"]),
-        withdrawn=_dt(data["withdrawn"]),
-        affected=tuple(_affected(a) for a in data["affected"]),
-        references=tuple(Reference(r["type"], r["url"]) for r in data["references"]),
-        cwe_ids=tuple(data["cwe_ids"]),
-        malicious=data["malicious"],
-        known_exploited=data["known_exploited"],
-        database_specific=data["database_specific"],
-        notes=tuple(data["notes"]),
-    )
 
 
 def is_malicious(advisory_id: str, cwe_ids: tuple[str, ...], database_specific: Any) -> bool:

@@ -44,10 +44,12 @@ _READABLE = frozenset((*RECORD_SUFFIXES, ".zip"))
 
 @dataclass(frozen=True, slots=True)
 class ParsedRecord:
-    """An advisory and the file (or ``archive!member``) it was read from."""
+    """An advisory, the OSV document it was read from (what the store keeps) and the file (or
+    ``archive!member``, or URL) it came from."""
 
     origin: str
     advisory: Advisory
+    document: dict[str, Any]
 
 
 ReadResult = ParsedRecord | SkippedRecord
@@ -305,7 +307,7 @@ def read_bytes(raw: bytes, suffix: str, *, source: str, origin: str) -> Iterator
         return
     for record in records_in(document):
         try:
-            yield ParsedRecord(origin, parse_record(record, source=source, origin=origin))
+            yield ParsedRecord(origin, parse_record(record, source=source, origin=origin), record)
         except ParseError as exc:
             yield exc.skipped()
 

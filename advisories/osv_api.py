@@ -94,7 +94,7 @@ class OsvApiClient:
         origin = f"{self._base}/v1/vulns/{advisory_id}"
         data = self._request("GET", f"/v1/vulns/{advisory_id}")
         try:
-            return ParsedRecord(origin, parse_record(data, source=source, origin=origin))
+            return ParsedRecord(origin, parse_record(data, source=source, origin=origin), data)
         except ParseError as exc:
             return exc.skipped()
 

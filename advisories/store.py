@@ -1,12 +1,14 @@
 """Persistence of advisories with SQLAlchemy Core (SQLite and PostgreSQL).
 
 All tables are prefixed ``adv_`` and live in :data:`metadata`, which the daemon's migrations
-create. Records are stored as canonical JSON with a SHA-256 content hash, so re-storing the same
-record is detected as ``unchanged`` without rewriting it.
+create. Each record is stored as the canonical JSON (sorted keys, compact) of its OSV document
+with a SHA-256 content hash, so re-storing the same record is detected as ``unchanged`` without
+rewriting it; loading re-reads the documents with the current normaliser.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,10 +17,11 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from .errors import SkippedRecord
+from .errors import ParseError, SkippedRecord
 from .feeds import FeedHit
 from .match import AdvisoryIndex
-from .model import Advisory, advisory_from_dict, digest
+from .model import Advisory
+from .osv import ParsedRecord, parse_record
 
 metadata = sa.MetaData()
 
@@ -171,22 +174,26 @@ def _stored(conn: sa.Connection, ids: Sequence[str]) -> dict[str, tuple[str, dat
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    """An advisory with its canonical JSON and content hash, computed once."""
+    """A read record in its stored form: canonical JSON of its OSV document, and its hash."""
 
     advisory: Advisory
-    record: bytes
+    record: str
     content_hash: str
 
     @classmethod
-    def of(cls, advisory: Advisory) -> Prepared:
-        """Compute the stored form of ``advisory``."""
-        record = advisory.canonical_json()
-        return cls(advisory, record, digest(record))
+    def of(cls, parsed: ParsedRecord) -> Prepared:
+        """Canonicalise (sorted keys, compact); raises ParseError for values JSON cannot hold
+        (YAML binary data, non-string keys)."""
+        try:
+            raw = orjson.dumps(parsed.document, option=orjson.OPT_SORT_KEYS)
+        except orjson.JSONEncodeError as exc:
+            reason = f"record cannot be stored as JSON: {exc}"
+            raise ParseError(reason, origin=parsed.origin, record_id=parsed.advisory.id) from None
+        return cls(parsed.advisory, raw.decode(), hashlib.sha256(raw).hexdigest())
 
     def row(self, now: datetime) -> tuple[Any, ...]:
         """The ``adv_advisory`` row, in :data:`_ADVISORY_COLUMNS` order."""
         a = self.advisory
-        record = self.record.decode()
         return (
             a.id,
             a.source,
@@ -194,7 +201,7 @@ class Prepared:
             a.published,
             a.withdrawn,
             self.content_hash,
-            record,
+            self.record,
             now,
         )
 
@@ -258,16 +265,9 @@ def _processed(
     return tuple(values)
 
 
-def upsert_advisories(
-    conn: sa.Connection, advisories: Sequence[Advisory], now: datetime
-) -> UpsertResult:
+def upsert_prepared(conn: sa.Connection, batch: Sequence[Prepared], now: datetime) -> UpsertResult:
     """Store a batch (unique ids) in the caller's transaction: insert new records, rewrite
     changed ones, leave identical ones alone; a record older than the stored one is stale."""
-    return upsert_prepared(conn, [Prepared.of(a) for a in advisories], now)
-
-
-def upsert_prepared(conn: sa.Connection, batch: Sequence[Prepared], now: datetime) -> UpsertResult:
-    """:func:`upsert_advisories` for records whose stored form is already computed."""
     stored = _stored(conn, [p.advisory.id for p in batch])
     fresh: list[tuple[Any, ...]] = []
     changed: list[tuple[Any, ...]] = []
@@ -311,32 +311,37 @@ def upsert_prepared(conn: sa.Connection, batch: Sequence[Prepared], now: datetim
     return UpsertResult(len(fresh), len(changed), unchanged, tuple(stale))
 
 
+def _load(record: str, source: str, advisory_id: str) -> Advisory:
+    # Stored documents are re-read with today's normaliser, so fixes apply without re-import.
+    document = orjson.loads(record)
+    return parse_record(document, source=source, origin=f"adv_advisory {advisory_id}")
+
+
 def iter_advisories(engine: sa.Engine, *, batch: int = 5000) -> Iterator[Advisory]:
-    """Every stored advisory, streamed."""
+    """Every stored advisory, streamed; raises ParseError if a stored record no longer reads."""
+    query = sa.select(advisory_table.c.record, advisory_table.c.source, advisory_table.c.id)
     with engine.connect() as conn:
-        result = conn.execution_options(yield_per=batch).execute(sa.select(advisory_table.c.record))
-        for (record,) in result:
-            yield advisory_from_dict(orjson.loads(record))
+        for row in conn.execution_options(yield_per=batch).execute(query):
+            yield _load(row.record, row.source, row.id)
 
 
 def get_advisory(engine: sa.Engine, advisory_id: str) -> Advisory | None:
     """One stored record by id."""
+    query = sa.select(advisory_table.c.record, advisory_table.c.source)
     with engine.connect() as conn:
-        record = conn.scalar(
-            sa.select(advisory_table.c.record).where(advisory_table.c.id == advisory_id)
-        )
-    return advisory_from_dict(orjson.loads(record)) if record is not None else None
+        row = conn.execute(query.where(advisory_table.c.id == advisory_id)).first()
+    return _load(row.record, row.source, advisory_id) if row is not None else None
 
 
 def find_advisories(engine: sa.Engine, identifier: str) -> list[Advisory]:
     """Records stored under ``identifier`` or listing it as an alias (e.g. a CVE id)."""
     ids = sa.select(alias_table.c.advisory_id).where(alias_table.c.alias == identifier)
-    query = sa.select(advisory_table.c.record).where(
+    query = sa.select(advisory_table.c.record, advisory_table.c.source, advisory_table.c.id).where(
         sa.or_(advisory_table.c.id == identifier, advisory_table.c.id.in_(ids))
     )
     with engine.connect() as conn:
-        records = conn.scalars(query.order_by(advisory_table.c.id)).all()
-    return [advisory_from_dict(orjson.loads(r)) for r in records]
+        rows = conn.execute(query.order_by(advisory_table.c.id)).all()
+    return [_load(row.record, row.source, row.id) for row in rows]
 
 
 def get_feed_state(conn: sa.Connection, feed: str) -> FeedState:

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from advisories import Advisory, ParsedRecord, SkippedRecord, read_path
-from advisories.model import advisory_from_dict
+from advisories import Advisory, ParsedRecord, ParseError, SkippedRecord, parse_record, read_path
+from advisories.store import Prepared
 
 from .conftest import OSV_FIXTURES
 
@@ -45,11 +45,22 @@ def write(path: Path, content: str | bytes) -> Path:
     return path
 
 
-def test_fixture_records_round_trip_through_canonical_json(
-    fixture_advisories: list[Advisory],
-) -> None:
-    for advisory in fixture_advisories:
-        assert advisory_from_dict(json.loads(advisory.canonical_json())) == advisory
+def test_stored_form_reads_back_to_the_same_advisory() -> None:
+    for result in read_path(OSV_FIXTURES, source="fixtures"):
+        assert isinstance(result, ParsedRecord)
+        stored = Prepared.of(result)
+        again = parse_record(json.loads(stored.record), source="fixtures")
+        assert again == result.advisory, result.advisory.id
+        assert Prepared.of(ParsedRecord("elsewhere", again, json.loads(stored.record))) == stored
+
+
+BINARY_YAML = "id: Y-1\nmodified: '2024-01-01T00:00:00Z'\nx: !!binary aGk=\n"
+
+
+def test_documents_json_cannot_hold_are_reported(tmp_path: Path) -> None:
+    (result,) = read_path(write(tmp_path / "binary.yaml", BINARY_YAML), source="t")
+    with pytest.raises(ParseError, match="cannot be stored as JSON"):
+        Prepared.of(result)
 
 
 def test_yaml_and_json_fixtures_read_as_files_and_as_a_zip(tmp_path: Path) -> None:

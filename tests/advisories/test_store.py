@@ -21,7 +21,7 @@ from advisories.store import (
 )
 
 from .conftest import OSV_FIXTURES
-from .test_osv_reading import osv
+from .test_osv_reading import BINARY_YAML, osv
 
 
 def _rows(engine: sa.Engine, table: sa.Table) -> int:
@@ -100,6 +100,13 @@ def test_bad_input_never_corrupts_what_is_stored(engine: sa.Engine, tmp_path: Pa
     report = import_paths(engine, [bad])
     assert report.new == 1 and [s.record_id for s in report.skipped] == ["GHSA-z"]
     assert get_advisory(engine, "GHSA-z").summary == "kept"
+
+
+def test_unstorable_documents_are_skipped(engine: sa.Engine, tmp_path: Path) -> None:
+    (tmp_path / "binary.yaml").write_text(BINARY_YAML)
+    (tmp_path / "ok.json").write_text(json.dumps(osv("GHSA-ok")))
+    report = import_paths(engine, [tmp_path])
+    assert report.new == 1 and [s.record_id for s in report.skipped] == ["Y-1"]
 
 
 def test_duplicate_ids_with_conflicting_content(engine: sa.Engine, tmp_path: Path) -> None:
