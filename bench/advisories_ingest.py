@@ -7,6 +7,8 @@ Go and PyPA records, renamed and re-numbered), then times, in the same run:
 - ingest: ``advisories.import_paths`` into a fresh SQLite database (WAL), i.e. read, validate,
   normalise, hash and store records, aliases and package rows.
 
+The two alternate over chunks of 10,000 files so both see the same load from other processes;
+wall-clock figures decide, CPU time of this process and the load average are printed beside them.
 Targets: >= 10,000 records/s and ingest <= 5x the baseline. Exits 1 when one is missed.
 Usage: .venv/bin/python bench/advisories_ingest.py [--records N]
 """
