@@ -67,6 +67,7 @@ class Verdict:
     commit: str | None = None
     profile: EvidenceProfile | None = None
     retry: bool = False  # a check could not run for a transient cause: try again next poll
+    missing: list[str] = field(default_factory=list)  # configured files not in the release
 
     def fail(
         self, code: str, detail: str, *, expected: str | None = None, found: str | None = None
@@ -182,6 +183,7 @@ class ReleaseVerifier:
         asset = release.asset(name)
         if asset is None:
             listed = ", ".join(a.name for a in release.assets[:8]) or "none"
+            verdict.missing.append(name)
             verdict.fail(
                 "not-verified",
                 f"the release has no file named {name}",
@@ -265,6 +267,7 @@ class ReleaseVerifier:
             # Not a failure by itself: the evidence profile records it, and a tool whose last
             # accepted release had a checksums file holds this one with evidence-changed.
             log.warning("%s %s: no checksums file %s in the release", tool.name, release.tag, name)
+            verdict.missing.append(name)
             return None
         fetched = self._download(asset.url, workdir, name, MAX_SIDECAR_BYTES, verdict)
         if fetched is None:
@@ -363,6 +366,7 @@ class ReleaseVerifier:
         assert tool.signature is not None
         bundle_name = render(tool.signature.bundle, tag=release.tag, asset=name)
         if (asset := release.asset(bundle_name)) is None:
+            verdict.missing.append(bundle_name)
             return []
         fetched = self._download(asset.url, workdir, bundle_name, MAX_SIDECAR_BYTES, verdict)
         return None if fetched is None else [fetched[2].read_bytes()]

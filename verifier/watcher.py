@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -51,6 +51,9 @@ from verifier.versioning import ApprovedVersions, canonical_version, parse_versi
 log = logging.getLogger(__name__)
 
 WATCHER = "watcher"
+# How long after first sight a release may still be missing configured files (uploads follow
+# the release's creation) before it is judged without them.
+UPLOAD_GRACE = timedelta(hours=1)
 
 
 @dataclass
@@ -90,6 +93,7 @@ class Watcher:
         pypi: PyPI | None = None,
         workers: int = 16,
         max_asset_bytes: int = MAX_ASSET_BYTES,
+        upload_grace: timedelta = UPLOAD_GRACE,
     ) -> None:
         self.config = config
         self.engine = engine
@@ -98,6 +102,7 @@ class Watcher:
         self.github = github or GitHub(self.client, config.github.api_url)
         self.pypi = pypi or PyPI(self.client, config.pypi.index_url)
         self.workers = workers
+        self.upload_grace = upload_grace
         self.verifier = ReleaseVerifier(
             config, engine, self.client, self.github, self.pypi, max_asset_bytes=max_asset_bytes
         )
@@ -371,6 +376,14 @@ class Watcher:
             evidence = {**verdict.evidence, "retry": verdict.retry}
             if changes := orjson.loads(row.evidence_json).get("changes"):
                 evidence["changes"] = changes
+            if verdict.missing and now - row.first_seen_at < self.upload_grace:
+                # Publishers create a release, then upload its files: judge it once they are
+                # there (or the grace period is over); until then it stays pending (denied).
+                evidence["waiting_for"] = verdict.missing
+                row.evidence_json = orjson.dumps(evidence).decode()
+                session.commit()
+                log.info("%s %s: waiting for %s", tool.name, version, ", ".join(verdict.missing))
+                return
             reasons = list(verdict.reasons)
             if not reasons and verdict.profile is not None:
                 reasons += self._evidence_regression(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -74,14 +75,16 @@ class Rig:
     server: LiveServer
     token: str
 
-    def watcher(self) -> Watcher:
+    def watcher(self, upload_grace: timedelta = timedelta(0)) -> Watcher:
+        """A watcher with fast retries that judges incomplete releases at once by default."""
         client = httpx.Client(timeout=10, follow_redirects=False)
         source = GitHub(client, self.server.config.github.api_url, backoff=0.01, max_wait=5)
-        return Watcher(self.server.config, self.server.engine, client=client, github=source)
+        config, engine = self.server.config, self.server.engine
+        return Watcher(config, engine, client=client, github=source, upload_grace=upload_grace)
 
-    def poll(self, *names: str) -> dict[str, ToolReport]:
+    def poll(self, *names: str, upload_grace: timedelta = timedelta(0)) -> dict[str, ToolReport]:
         """Run one poll (as `toolgate sync` does) and refresh the server's snapshot."""
-        watcher = self.watcher()
+        watcher = self.watcher(upload_grace)
         try:
             reports = watcher.poll(watcher.tools(names or None))
         finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from sqlmodel import Session, select
 
@@ -113,3 +114,31 @@ def test_unapproved_versions_are_recorded_but_not_downloaded(rig):
     assert (report.new, report.verified, report.rejected) == (["v0.1.2"], [], [])
     assert not any("/releases/download/" in req.path for req in r.github.requests)
     assert codes(r.decide("rfc8785", "0.1.2")) == ["pending-verification", "not-approved"]
+
+
+def test_files_uploaded_after_the_release_was_created_are_waited_for(rig):
+    r = start(rig)
+    r.github.add_release(REPO, "v0.1.2", {ASSET: WHEEL})  # bundle and sums not uploaded yet
+    report = r.poll("rfc8785", upload_grace=timedelta(hours=1))["rfc8785"]
+    assert (report.new, report.verified, report.rejected) == (["v0.1.2"], [], [])
+    assert codes(r.decide("rfc8785", "0.1.2")) == ["pending-verification"]
+    (row,) = releases(r)
+    assert json.loads(row.evidence_json)["waiting_for"] == [
+        "SHA256SUMS",
+        f"{ASSET}.sigstore.json",
+    ]
+    for name, data in files().items():
+        r.github.put_asset(REPO, "v0.1.2", name, data)
+    assert r.poll("rfc8785", upload_grace=timedelta(hours=1))["rfc8785"].verified == ["v0.1.2"]
+
+
+def test_files_still_missing_after_the_grace_period_are_judged_without_them(rig):
+    r = start(rig)
+    r.github.add_release(REPO, "v0.1.2", {ASSET: WHEEL})
+    r.poll("rfc8785", upload_grace=timedelta(hours=1))
+    with Session(r.server.engine) as session:
+        (row,) = session.scalars(select(ReleaseRow)).all()
+        row.first_seen_at -= timedelta(hours=2)
+        session.commit()
+    assert r.poll("rfc8785", upload_grace=timedelta(hours=1))["rfc8785"].rejected == ["v0.1.2"]
+    assert codes(r.decide("rfc8785", "0.1.2")) == ["unsigned"]

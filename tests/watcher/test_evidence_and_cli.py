@@ -73,7 +73,7 @@ def test_sync_command_polls_verifies_and_reports(rig):
 def test_sync_exits_1_on_a_rejection_and_2_on_an_unknown_tool(rig):
     r = rig(rfc8785_tool())
     r.github.add_commit(REPO, SOURCE_COMMIT)
-    r.github.add_release(REPO, "v0.1.2", files(bundle=False))
+    r.github.add_release(REPO, "v0.1.2", files(checksum="0" * 64))
     result = toolgate(r, "sync", "--tool", "rfc8785")
     assert result.exit_code == 1 and "v0.1.2" in result.stdout
     unknown = toolgate(r, "sync", "--tool", "nope")
