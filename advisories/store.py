@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+from .ecosystems import canonical_ecosystem, normalise_package
 from .errors import ParseError, SkippedRecord
 from .feeds import FeedHit
 from .match import AdvisoryIndex
@@ -158,9 +159,9 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
-def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def _stored(conn: sa.Connection, ids: Sequence[str]) -> dict[str, tuple[str, datetime]]:
@@ -459,6 +460,34 @@ def feed_hits(engine: sa.Engine, feed: str | None = None) -> list[tuple[FeedHit,
     ]
 
 
-def load_index(engine: sa.Engine) -> AdvisoryIndex:
-    """Build the match index from every stored advisory and the stored KEV catalogue."""
-    return AdvisoryIndex(iter_advisories(engine), known_exploited=known_exploited_ids(engine))
+def load_index(
+    engine: sa.Engine, packages: Iterable[tuple[str, str]] | None = None
+) -> AdvisoryIndex:
+    """Build the match index from the stored advisories and KEV catalogue.
+
+    ``packages`` — (ecosystem, name) pairs such as a daemon's configured tools — limits it to
+    the advisories of those packages (found through ``adv_affected``); None loads everything.
+    """
+    kev = known_exploited_ids(engine)
+    if packages is None:
+        return AdvisoryIndex(iter_advisories(engine), known_exploited=kev)
+    return AdvisoryIndex(_advisories_of(engine, packages), known_exploited=kev)
+
+
+def _advisories_of(engine: sa.Engine, packages: Iterable[tuple[str, str]]) -> list[Advisory]:
+    keys = set()
+    for ecosystem, name in packages:
+        canonical = canonical_ecosystem(ecosystem) or ecosystem
+        keys.add((canonical, normalise_package(canonical, name)))
+    wanted = sa.tuple_(affected_table.c.ecosystem, affected_table.c.package)
+    ids: set[str] = set()
+    with engine.connect() as conn:
+        for chunk in _chunks(sorted(keys), _CHUNK // 2):  # two parameters per pair
+            query = sa.select(affected_table.c.advisory_id).where(wanted.in_(chunk))
+            ids.update(conn.scalars(query))
+        query = sa.select(advisory_table.c.record, advisory_table.c.source, advisory_table.c.id)
+        return [
+            _load(row.record, row.source, row.id)
+            for chunk in _chunks(sorted(ids))
+            for row in conn.execute(query.where(advisory_table.c.id.in_(chunk)))
+        ]

@@ -52,6 +52,13 @@ def test_fixtures_import_once_then_report_unchanged(engine: sa.Engine) -> None:
     index = load_index(engine)
     assert len(index) == 38
     assert {m.advisory_id for m in index.match("PyPI", "requests", "2.30.0")} == {"PYSEC-2023-74"}
+    tools = [("Go", "github.com/aquasecurity/trivy"), ("pypi", "Requests"), ("npm", "absent")]
+    small = load_index(engine, tools)
+    assert sorted(a.id for a in (small.get("GO-2024-2870"), small.get("PYSEC-2023-74"))) == [
+        "GO-2024-2870",
+        "PYSEC-2023-74",
+    ]
+    assert len(small) == 2 and small.match("Go", "github.com/aquasecurity/trivy", "v0.51.1")
 
 
 def test_modified_records_update_and_withdrawal_retracts(engine: sa.Engine, tmp_path: Path) -> None:
