@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from verifier.alerts.sender import AlertSender
 from verifier.audit import AuditBuffer
 from verifier.config import Config
+from verifier.errors import ConfigError
 from verifier.inventory import sync_tools
 from verifier.metrics import DecisionMetrics
 from verifier.snapshot import Snapshot, build_snapshot
@@ -103,7 +104,11 @@ class Service:
     async def _watch_loop(self) -> None:
         """Poll upstream releases at start and then every `[github] poll_interval`."""
         interval = self.config.github.poll_interval.total_seconds()
-        watcher = Watcher(self.config, self.engine)
+        try:
+            watcher = Watcher(self.config, self.engine)
+        except ConfigError as exc:  # e.g. an unreadable token file: serve on, say why
+            log.error("release watcher not started: %s", exc)
+            return
         try:
             while True:
                 reports = await asyncio.to_thread(watcher.poll)

@@ -90,3 +90,10 @@ def test_the_daemon_watches_on_its_own(rig, fake_github):
         assert time.monotonic() < deadline, "the daemon did not verify the release"
         time.sleep(0.2)
     assert r.decide("rfc8785", "0.1.2", asset=ASSET)["decision"] == "allow"
+
+
+def test_an_unreadable_token_file_leaves_the_daemon_serving(rig, caplog):
+    github = 'api_url = "http://127.0.0.1:9"\npoll_interval = "1s"\ntoken_file = "missing"'
+    r = rig(rfc8785_tool(), github=github)
+    assert r.decide("rfc8785", "0.1.2")["decision"] == "deny"
+    assert "release watcher not started: cannot read secret file" in caplog.text
