@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .aliases import AliasGroups
+from .aliases import AliasGroups, MergedAdvisory, merge_group
 from .ecosystems import canonical_ecosystem, normalise_package, ordering_for
 from .errors import VersionError
 from .model import Advisory, Affected, severity_rank
@@ -177,6 +177,12 @@ class AdvisoryIndex:
     def group(self, advisory_id: str) -> frozenset[str]:
         """Every id of the alias group of ``advisory_id`` (for waivers)."""
         return self.aliases.members(advisory_id)
+
+    def merged(self, advisory_id: str) -> MergedAdvisory:
+        """The alias group of ``advisory_id`` merged: union of affected entries, disagreements
+        named (for ``advisories show`` and reports)."""
+        records = [r for i in self.group(advisory_id) if (r := self._by_id.get(i)) is not None]
+        return merge_group(self.aliases.group_id(advisory_id), records)
 
     def match(self, ecosystem: str, package: str, version: str) -> list[Match]:
         """Alias groups that affect ``version``; raises VersionError if it is not a version of

@@ -90,6 +90,9 @@ def test_merge_group_names_the_disagreement() -> None:
         source="test",
     )
     assert merge_group("GHSA-1", [a, b]).disagreements == ()
+    merged = AdvisoryIndex([GO_RECORD, GHSA_RECORD]).merged("CVE-2026-33634")
+    assert merged.group_id == "CVE-2026-33634" and len(merged.disagreements) == 1
+    assert {r.id for r in merged.records} == {"GO-2026-4919", "GHSA-69fq-xp46-6x23"}
 
 
 def test_alias_groups_are_transitive() -> None:
