@@ -11,6 +11,7 @@ allowed when asked for by digest or commit.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Callable, Iterable
@@ -21,7 +22,7 @@ from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
@@ -56,6 +57,44 @@ WATCHER = "watcher"
 UPLOAD_GRACE = timedelta(hours=1)
 
 
+def lease_key(tool: str) -> int:
+    """The PostgreSQL advisory lock key of a tool's watch (a signed 64-bit integer)."""
+    digest = hashlib.sha256(f"toolgate.watch:{tool}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+class _Leases:
+    """Per-tool advisory locks on one dedicated PostgreSQL connection, so replicas sharing a
+    store never poll the same upstream at once. SQLite serves one process: nothing to lease."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._lock = threading.Lock()
+        self._connection: Connection | None = None
+        if engine.dialect.name == "postgresql":
+            connection = engine.connect()
+            self._connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+
+    def take(self, tool: str) -> bool:
+        if self._connection is None:
+            return True
+        with self._lock:
+            query = select(func.pg_try_advisory_lock(lease_key(tool)))
+            return bool(self._connection.execute(query).scalar())
+
+    def give(self, tool: str) -> None:
+        if self._connection is None:
+            return
+        try:
+            with self._lock:
+                self._connection.execute(select(func.pg_advisory_unlock(lease_key(tool))))
+        except SQLAlchemyError as exc:  # the lock goes with the connection anyway
+            log.warning("%s: cannot release the watch lease: %s", tool, exc)
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+
+
 @dataclass
 class ToolReport:
     """What one poll of one tool did."""
@@ -67,6 +106,7 @@ class ToolReport:
     incidents: list[str] = field(default_factory=list)
     unchanged: bool = False
     error: str | None = None
+    elsewhere: bool = False  # another replica was polling this tool: skipped
 
     @property
     def problem(self) -> bool:
@@ -141,17 +181,37 @@ class Watcher:
         on_done: Callable[[ToolReport], None] | None = None,
     ) -> list[ToolReport]:
         """Poll `tools` (default: every watched tool) concurrently; reports in completion order."""
-        reports = []
+        reports: list[ToolReport] = []
+        chosen = tools or self.tools()
         with self._polling, ThreadPoolExecutor(self.workers, thread_name_prefix="watch") as pool:
-            futures = [pool.submit(self.poll_tool, tool) for tool in tools or self.tools()]
-            for future in as_completed(futures):
-                report = future.result()
-                reports.append(report)
-                if on_done is not None:
-                    on_done(report)
+            try:
+                leases = _Leases(self.engine)
+            except SQLAlchemyError as exc:
+                error = f"store error: {str(exc).splitlines()[0]}"
+                return [ToolReport(tool.name, error=error) for tool in chosen]
+            try:
+                futures = [pool.submit(self._leased_poll, leases, tool) for tool in chosen]
+                for future in as_completed(futures):
+                    report = future.result()
+                    reports.append(report)
+                    if on_done is not None:
+                        on_done(report)
+            finally:
+                leases.close()
             if self._stopping.is_set():
                 self.close()
         return reports
+
+    def _leased_poll(self, leases: _Leases, tool: ToolConfig) -> ToolReport:
+        try:
+            if not leases.take(tool.name):
+                return ToolReport(tool.name, elsewhere=True)
+        except SQLAlchemyError as exc:
+            return ToolReport(tool.name, error=f"store error: {str(exc).splitlines()[0]}")
+        try:
+            return self.poll_tool(tool)
+        finally:
+            leases.give(tool.name)
 
     def poll_tool(self, tool: ToolConfig) -> ToolReport:
         """Poll one tool; upstream and store failures end in `report.error`, never raise."""

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from tests.watcher.conftest import ASSET, REPO, SOURCE_COMMIT, WHEEL, codes, rfc8785_tool
 from tests.watcher.conftest import signed_release_files as files
 from verifier.store.models import HttpCacheRow, ReleaseRow
+from verifier.watcher import lease_key
 
 
 def releases(rig) -> list[ReleaseRow]:
@@ -142,3 +145,16 @@ def test_files_still_missing_after_the_grace_period_are_judged_without_them(rig)
         session.commit()
     assert r.poll("rfc8785", upload_grace=timedelta(hours=1))["rfc8785"].rejected == ["v0.1.2"]
     assert codes(r.decide("rfc8785", "0.1.2")) == ["unsigned"]
+
+
+def test_a_tool_another_replica_is_polling_is_skipped(rig, store_url):
+    if not store_url.startswith("postgresql"):
+        pytest.skip("a SQLite store serves one process: nothing to lease")
+    r = start(rig)
+    r.github.add_release(REPO, "v0.1.2", files())
+    with r.server.engine.connect() as other_replica:
+        other_replica.execute(select(func.pg_advisory_lock(lease_key("rfc8785"))))
+        report = r.poll("rfc8785")["rfc8785"]
+        assert report.elsewhere and not report.new and r.github.api_requests() == []
+        other_replica.execute(select(func.pg_advisory_unlock(lease_key("rfc8785"))))
+    assert r.poll("rfc8785")["rfc8785"].verified == ["v0.1.2"]

@@ -66,7 +66,12 @@ def _print(reports: list[ToolReport]) -> None:
     for column in ("tool", "new", "verified", "rejected", "incidents", "upstream"):
         table.add_column(column, overflow="fold")
     for r in reports:
-        upstream = f"[red]{r.error}[/]" if r.error else ("unchanged" if r.unchanged else "changed")
+        if r.error:
+            upstream = f"[red]{r.error}[/]"
+        elif r.elsewhere:
+            upstream = "polled by another replica"
+        else:
+            upstream = "unchanged" if r.unchanged else "changed"
         table.add_row(
             r.tool,
             " ".join(r.new),
