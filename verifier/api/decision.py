@@ -7,7 +7,7 @@ precomputed JSON without FastAPI's routing and dependency machinery (see bench/d
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from time import perf_counter
 from typing import Any
 from urllib.parse import parse_qsl
@@ -26,6 +26,11 @@ from verifier.tokens import Scope, TokenInfo
 QUERY_FIELDS = frozenset(DecisionQuery.model_fields)
 MAX_RUNNER = 200
 MAX_JOB = 2000
+# Valid query strings already parsed, so a repeated question skips parse_qsl and pydantic
+# (a fleet of runners asks the same few thousand questions over and over). Bounded in entries
+# and in key length; invalid query strings are never cached, so errors are always recomputed.
+QUERY_CACHE_LIMIT = 32_768
+QUERY_CACHE_MAX_KEY = 512
 
 Scope_ = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -45,6 +50,33 @@ def render_answer(answer: Answer, checked_at: str) -> bytes:
     return answer.body_prefix + b',"checked_at":"' + checked_at.encode() + b'"}'
 
 
+_MILLISECOND = timedelta(milliseconds=1)
+
+
+class _CheckedAt:
+    """The `"checked_at"` tail of answer bodies, formatted once per millisecond.
+
+    `iso_now` truncates to the millisecond, so every `now` in [start, start + 1 ms) renders the
+    same text; outside that window the tail is recomputed.
+    """
+
+    __slots__ = ("_end", "_start", "_tail")
+
+    def __init__(self) -> None:
+        self._start = self._end = datetime.min.replace(tzinfo=UTC)
+        self._tail = b""
+
+    def tail(self, now: datetime) -> bytes:
+        if not self._start <= now < self._end:
+            self._start = now.replace(microsecond=now.microsecond - now.microsecond % 1000)
+            self._end = self._start + _MILLISECOND
+            self._tail = b',"checked_at":"' + iso_now(now).encode() + b'"}'
+        return self._tail
+
+
+_checked_at = _CheckedAt()
+
+
 def record_answer(
     service: Service,
     snapshot: Snapshot,
@@ -55,6 +87,19 @@ def record_answer(
 ) -> Answer:
     """Answer one query and queue its audit record."""
     answer = snapshot.answer(query)
+    _audit(service, snapshot, query, answer, token, caller, now)
+    return answer
+
+
+def _audit(
+    service: Service,
+    snapshot: Snapshot,
+    query: Query,
+    answer: Answer,
+    token: TokenInfo,
+    caller: tuple[str | None, str | None],
+    now: datetime,
+) -> None:
     decision = answer.decision
     service.audit.append(
         AuditRecord(
@@ -72,7 +117,6 @@ def record_answer(
             revision=snapshot.revision,
         )
     )
-    return answer
 
 
 def check_caller(runner: str | None, job: str | None) -> list[dict[str, str]]:
@@ -106,6 +150,98 @@ def _parse_query_string(query_string: str) -> Query | list[dict[str, str]]:
         return field_errors(exc)
 
 
+_query_cache: dict[str, Query] = {}
+
+
+def parse_query_string(query_string: str) -> Query | list[dict[str, str]]:
+    """The validated query, or the errors naming each bad field (valid ones are cached)."""
+    if (query := _query_cache.get(query_string)) is not None:
+        return query
+    parsed = _parse_query_string(query_string)
+    if isinstance(parsed, Query) and len(query_string) <= QUERY_CACHE_MAX_KEY:
+        if len(_query_cache) >= QUERY_CACHE_LIMIT:
+            _query_cache.clear()
+        _query_cache[query_string] = parsed
+    return parsed
+
+
+class _PerSnapshot:
+    """What depends only on the snapshot and the request's text, kept for the current snapshot.
+
+    The token an `Authorization` header names (once it authenticated with the check scope) and
+    the answer to a valid query string. Both are pure functions of the snapshot, and the cache is
+    dropped whole when the snapshot changes, so a revoked token, a new fact or a passed time
+    boundary takes effect exactly when it does without it. Bounded like the query cache.
+    """
+
+    __slots__ = ("answers", "snapshot", "tokens")
+
+    def __init__(self) -> None:
+        self.snapshot: Snapshot | None = None
+        self.tokens: dict[str, TokenInfo] = {}
+        self.answers: dict[str, tuple[Query, Answer]] = {}
+
+    def reset(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self.tokens = {}
+        self.answers = {}
+
+
+TOKEN_CACHE_LIMIT = 256
+_current = _PerSnapshot()
+
+
+def _decide(
+    service: Service,
+    query_string: str,
+    authorization: str | None,
+    runner: str | None,
+    job: str | None,
+) -> tuple[int, bytes, Answer | None]:
+    """Status, body and (on 200) the answer; the body is final unless the audit is durable."""
+    if not service.ready:
+        return 503, error_body("not-ready", "the first snapshot is not built yet"), None
+    now = datetime.now(UTC)
+    snapshot = service.snapshot_at(now)
+    cache = _current
+    if cache.snapshot is not snapshot:
+        cache.reset(snapshot)
+    token = cache.tokens.get(authorization) if authorization else None
+    if token is None:
+        try:
+            token = authenticate(snapshot, authorization, Scope.CHECK)
+        except AuthError as exc:
+            return (
+                exc.status,
+                error_body("unauthorized" if exc.status == 401 else "forbidden", exc.message),
+                None,
+            )
+        if authorization and len(cache.tokens) < TOKEN_CACHE_LIMIT:
+            cache.tokens[authorization] = token
+    entry = cache.answers.get(query_string)
+    if entry is None:
+        query = parse_query_string(query_string)
+        if isinstance(query, list):
+            return 422, error_body("invalid-request", query), None
+        if caller_errors := check_caller(runner, job):
+            return 422, error_body("invalid-request", caller_errors), None
+        answer = snapshot.answer(query)
+        if len(query_string) <= QUERY_CACHE_MAX_KEY:
+            if len(cache.answers) >= QUERY_CACHE_LIMIT:
+                cache.answers.clear()
+            cache.answers[query_string] = (query, answer)
+    else:
+        query, answer = entry
+        if caller_errors := check_caller(runner, job):
+            return 422, error_body("invalid-request", caller_errors), None
+    _audit(service, snapshot, query, answer, token, (runner, job), now)
+    return 200, answer.body_prefix + _checked_at.tail(now), answer
+
+
+def _observe(service: Service, answer: Answer, started: float) -> None:
+    service.metrics.observe(answer.decision.outcome, answer.reason_codes, perf_counter() - started)
+
+
 async def answer_decision(
     service: Service,
     query_string: str,
@@ -115,30 +251,18 @@ async def answer_decision(
 ) -> tuple[int, bytes]:
     """Status and JSON body for `GET /v1/decision?<query_string>`."""
     started = perf_counter()
-    if not service.ready:
-        return 503, error_body("not-ready", "the first snapshot is not built yet")
-    now = datetime.now(UTC)
-    snapshot = service.snapshot_at(now)
-    try:
-        token = authenticate(snapshot, authorization, Scope.CHECK)
-    except AuthError as exc:
-        return exc.status, error_body(
-            "unauthorized" if exc.status == 401 else "forbidden", exc.message
-        )
-    query = _parse_query_string(query_string)
-    if isinstance(query, list) or (query_errors := check_caller(runner, job)):
-        errors = query if isinstance(query, list) else query_errors
-        return 422, error_body("invalid-request", errors)
-    answer = record_answer(service, snapshot, query, token, (runner, job), now)
-    if service.config.audit.durable:
-        await service.audit.flush()
-    body = render_answer(answer, iso_now(now))
-    service.metrics.observe(answer.decision.outcome, answer.reason_codes, perf_counter() - started)
-    return 200, body
+    status, body, answer = _decide(service, query_string, authorization, runner, job)
+    if answer is not None:
+        if service.config.audit.durable:
+            await service.audit.flush()
+        _observe(service, answer, started)
+    return status, body
 
 
 _JSON = (b"content-type", b"application/json")
 _CHALLENGE = (b"www-authenticate", b"Bearer")
+_START = "http.response.start"
+_BODY = "http.response.body"
 
 
 class FastDecisionRoute:
@@ -160,11 +284,18 @@ class FastDecisionRoute:
                 runner = value.decode("utf-8", "replace")
             elif name == b"x-toolgate-job":
                 job = value.decode("utf-8", "replace")
-        status, body = await answer_decision(
-            self.service, scope["query_string"].decode("latin-1"), authorization, runner, job
+        # answer_decision inlined: no coroutine unless the audit is durable
+        service = self.service
+        started = perf_counter()
+        status, body, answer = _decide(
+            service, scope["query_string"].decode("latin-1"), authorization, runner, job
         )
-        headers = [_JSON, (b"content-length", str(len(body)).encode())]
+        if answer is not None:
+            if service.config.audit.durable:
+                await service.audit.flush()
+            _observe(service, answer, started)
+        headers = [_JSON, (b"content-length", b"%d" % len(body))]
         if status == 401:
             headers.append(_CHALLENGE)
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await send({"type": _START, "status": status, "headers": headers})
+        await send({"type": _BODY, "body": body})
