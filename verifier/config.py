@@ -12,6 +12,7 @@ import tomllib
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from pydantic import (
@@ -211,7 +212,7 @@ class WebhookConfig(_Model):
     @property
     def label(self) -> str:
         """How the endpoint is named in the store and logs (its URL may embed a secret)."""
-        return self.name or self.url.split("/")[2]
+        return self.name or urlsplit(self.url).hostname or "webhook"
 
 
 class AlertsConfig(_Model):
@@ -296,8 +297,10 @@ class ToolConfig(_Model):
     @classmethod
     def _check_keywords(cls, value: list[str]) -> list[str]:
         for pattern in value:
+            if not pattern.strip():
+                raise ValueError("an empty keyword would match every feed entry")
             try:
-                re.compile(pattern)
+                re.compile(pattern.removeprefix("re:"))
             except re.error as exc:
                 raise ValueError(f'"{pattern}" is not a valid regular expression: {exc}') from None
         return value

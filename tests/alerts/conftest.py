@@ -246,6 +246,7 @@ def alerts_toml(
     tls_mode: str = "starttls",
     route: str = "",
     settings: str = "",
+    max_attempts: int = 3,
 ) -> str:
     """`[alerts]` configuration for the loopback receivers, with secrets in files."""
     (tmp_path / "smtp-password").write_text(SMTP_PASSWORD + "\n")
@@ -255,7 +256,7 @@ def alerts_toml(
 poll_interval = "1s"
 retry_base = "1s"
 retry_max = "4s"
-max_attempts = 3
+max_attempts = {max_attempts}
 {settings}
 
 [alerts.smtp]
@@ -266,7 +267,7 @@ username = "{SMTP_USER}"
 password_file = "smtp-password"
 from = "toolgate <toolgate@example.org>"
 ca_file = "{tls.ca_file}"
-timeout = "5s"
+timeout = "20s"
 
 [[alerts.route]]
 to = ["{RECIPIENT}"]

@@ -9,6 +9,7 @@ import json
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -116,6 +117,9 @@ def test_block_over_the_api_reaches_mailbox_and_webhook_once(
     assert hook.headers["X-Toolgate-Signature-256"] == f"sha256={digest}"
     time.sleep(2.5)  # several more sender passes (poll_interval is 1s) add nothing
     assert len(mail.received) == 1 and len(webhook.requests) == 1
+    metrics = httpx.get(f"{server.url}/metrics").text
+    assert "toolgate_alerts_sent_total 2.0" in metrics
+    assert "toolgate_alerts_dead 0.0" in metrics
 
     runner = CliRunner()
     config = ["--config", str(server.config.source_path)]

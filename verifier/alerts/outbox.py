@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, and_, or_, select, update
+from sqlalchemy import Engine, and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
@@ -257,6 +257,14 @@ def release(engine: Engine, token: str) -> None:
             .where(columns.lease_owner == token, columns.status == "pending")
             .values(lease_owner=None, lease_until=None)
         )
+
+
+def count_by_status(engine: Engine) -> dict[str, int]:
+    """How many deliveries are pending, sent and dead."""
+    columns = _DELIVERY.c
+    with engine.connect() as connection:
+        rows = connection.execute(select(columns.status, func.count()).group_by(columns.status))
+        return {status: int(count) for status, count in rows}
 
 
 def list_deliveries(

@@ -29,6 +29,7 @@ from verifier.alerts.message import AlertView, build_email, webhook_payload
 from verifier.alerts.outbox import (
     Claimed,
     claim,
+    count_by_status,
     enqueue_new_exposure,
     mark_failed,
     mark_sent,
@@ -55,6 +56,7 @@ class AlertSender:
         self.owner = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.sent = 0
         self.failed = 0
+        self.backlog: dict[str, int] = {}  # deliveries by status, as of the last pass
         self.store_error: str | None = None
         self._claims = itertools.count(1)
         self._stopping = threading.Event()
@@ -92,6 +94,7 @@ class AlertSender:
                 release(self.engine, token)
             if len(claimed) < BATCH:
                 break
+        self.backlog = count_by_status(self.engine)
         return sent
 
     def stop(self) -> None:
@@ -126,8 +129,8 @@ class AlertSender:
         groups: dict[str, list[Claimed]] = {}
         for item in claimed:
             if item.delivery.channel == "email":
-                groups.setdefault(item.delivery.digest_key or item.delivery.dedupe_key, [])
-                groups[item.delivery.digest_key or item.delivery.dedupe_key].append(item)
+                key = item.delivery.digest_key or item.delivery.dedupe_key
+                groups.setdefault(key, []).append(item)
         sent = self._send_emails(token, list(groups.values()), now) if groups else 0
         webhooks = [item for item in claimed if item.delivery.channel == "webhook"]
         if webhooks:

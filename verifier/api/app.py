@@ -341,6 +341,22 @@ def _gauges(service: Service) -> dict[str, tuple[str, float]]:
             "Audit records written to the store",
             float(service.audit.written),
         ),
+        "toolgate_alerts_pending": (
+            "Alert deliveries waiting to be sent or retried (as of the last sender pass)",
+            float(service.alerts.backlog.get("pending", 0)),
+        ),
+        "toolgate_alerts_dead": (
+            "Alert deliveries that failed max_attempts times (toolgate alerts list)",
+            float(service.alerts.backlog.get("dead", 0)),
+        ),
+        "toolgate_alerts_sent_total": (
+            "Alert messages this process handed to a relay or webhook",
+            float(service.alerts.sent),
+        ),
+        "toolgate_alerts_failed_total": (
+            "Failed alert delivery attempts in this process",
+            float(service.alerts.failed),
+        ),
     }
 
 
