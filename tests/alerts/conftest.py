@@ -103,10 +103,15 @@ class MailHandler:
 
     received: list[Received] = field(default_factory=list)
     fail_next: int = 0
+    drop_next: int = 0  # close the connection instead of answering that many DATA commands
     on_message: Callable[[], None] | None = None
     hold_first: float = 0.0  # seconds to sit on the first message before answering 250
 
-    async def handle_DATA(self, _server: Any, _session: Any, envelope: Envelope) -> str:
+    async def handle_DATA(self, server: Any, _session: Any, envelope: Envelope) -> str:
+        if self.drop_next:
+            self.drop_next -= 1
+            server.transport.close()
+            return "421 closing"
         if self.fail_next:
             self.fail_next -= 1
             return "451 4.3.0 try again later"

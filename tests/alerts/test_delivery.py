@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
+from jinja2 import TemplateError
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
@@ -23,6 +24,7 @@ from tests.alerts.conftest import (
     add_fetches,
 )
 from tests.conftest import free_port
+from verifier.alerts import message
 from verifier.alerts.outbox import (
     claim,
     enqueue_new_exposure,
@@ -324,3 +326,27 @@ def test_webhook_500_then_200_is_delivered_once_and_redirects_are_not_followed(
     hooks = [d for d, _ in list_deliveries(engine) if d.channel == "webhook"]
     assert "redirects are not followed" in (hooks[0].last_error or "")
     assert len(webhook.requests) == 1
+
+
+def test_relay_closing_mid_data_or_a_template_error_keeps_the_alert_for_retry(
+    engine: Engine, setup, monkeypatch: pytest.MonkeyPatch
+):
+    _config, server, sender = setup()
+    server.handler.drop_next = 1
+    block(engine)
+    now = datetime.now(UTC)
+    sender.run_once(now)
+    [email] = [d for d, _ in list_deliveries(engine) if d.channel == "email"]
+    assert (email.status, email.attempts) == ("pending", 1)
+    assert "Disconnected" in (email.last_error or "")
+
+    def broken(_name: str) -> None:
+        raise TemplateError("broken template")
+
+    monkeypatch.setattr(message._TEMPLATES, "get_template", broken)
+    sender.run_once(now + timedelta(seconds=10))
+    [email] = [d for d, _ in list_deliveries(engine) if d.channel == "email"]
+    assert (email.status, email.attempts, email.last_error) == ("pending", 2, "broken template")
+    monkeypatch.undo()
+    assert sender.run_once(now + timedelta(seconds=30)) == 1
+    assert len(server.received) == 1
