@@ -23,7 +23,7 @@ from verifier.config import Config, SignatureConfig, ToolConfig
 from verifier.policy import Reason
 from verifier.sources.errors import SourceError
 from verifier.sources.github import GitHub, UpstreamRelease
-from verifier.sources.naming import pypi_project
+from verifier.sources.naming import pypi_project, render
 from verifier.sources.pypi import PyPI
 from verifier.store.models import CommitCheckRow
 from verifier.verify.artifact import verify_bundle
@@ -45,7 +45,6 @@ from verifier.verify.pinning import EvidenceProfile
 from verifier.verify.results import Failure, Rejected
 from verifier.verify.signatures import SignatureEvidence, Verified
 from verifier.verify.trust import file_verifier, instance_verifier
-from verifier.versioning import canonical_version
 
 log = logging.getLogger(__name__)
 
@@ -80,14 +79,6 @@ class Verdict:
         self.fail(
             str(failure.reason), failure.detail, expected=failure.expected, found=failure.found
         )
-
-
-def render(template: str, *, tag: str, asset: str = "") -> str:
-    """Fill `{version}` (the tag without a leading v), `{tag}` and `{asset}` in a template."""
-    values = {"{version}": canonical_version(tag), "{tag}": tag, "{asset}": asset}
-    for key, value in values.items():
-        template = template.replace(key, value)
-    return template
 
 
 class ReleaseVerifier:
@@ -234,8 +225,17 @@ class ReleaseVerifier:
         return claims, attested
 
     def _download(
-        self, url: str, workdir: Path, name: str, cap: int, verdict: Verdict
+        self,
+        url: str,
+        workdir: Path,
+        name: str,
+        cap: int,
+        verdict: Verdict,
+        *,
+        sidecar: bool = False,
     ) -> tuple[str, int, Path] | None:
+        """(sha256, size, path), or None with the failure in `verdict`. A `sidecar` (checksums
+        file, bundle) answered 404 is missing, not failed: plain URLs list no files."""
         try:
             got = download(
                 self.client,
@@ -246,6 +246,9 @@ class ReleaseVerifier:
                 name=name,
             )
         except DownloadError as exc:
+            if sidecar and isinstance(exc, HTTPStatus) and exc.status_code == 404:
+                verdict.missing.append(name)
+                return None
             transient = isinstance(exc, Timeout | Truncated) or (
                 isinstance(exc, HTTPStatus) and exc.status_code >= 500
             )
@@ -269,7 +272,7 @@ class ReleaseVerifier:
             log.warning("%s %s: no checksums file %s in the release", tool.name, release.tag, name)
             verdict.missing.append(name)
             return None
-        fetched = self._download(asset.url, workdir, name, MAX_SIDECAR_BYTES, verdict)
+        fetched = self._download(asset.url, workdir, name, MAX_SIDECAR_BYTES, verdict, sidecar=True)
         if fetched is None:
             return None
         try:
@@ -368,8 +371,12 @@ class ReleaseVerifier:
         if (asset := release.asset(bundle_name)) is None:
             verdict.missing.append(bundle_name)
             return []
-        fetched = self._download(asset.url, workdir, bundle_name, MAX_SIDECAR_BYTES, verdict)
-        return None if fetched is None else [fetched[2].read_bytes()]
+        fetched = self._download(
+            asset.url, workdir, bundle_name, MAX_SIDECAR_BYTES, verdict, sidecar=True
+        )
+        if fetched is None:
+            return [] if bundle_name in verdict.missing else None
+        return [fetched[2].read_bytes()]
 
     def _attestation(
         self,

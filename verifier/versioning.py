@@ -42,6 +42,11 @@ class ApprovedVersions:
         parsed = parse_version(version)
         return parsed is not None and any(spec.contains(parsed) for spec in self._specifiers)
 
+    @property
+    def exact(self) -> tuple[str, ...]:
+        """The exact versions listed (not the specifiers), as written."""
+        return tuple(entry for entry in self.entries if not _is_specifier(entry))
+
     def describe(self) -> str:
         return ", ".join(self.entries) if self.entries else "any verified version"
 

@@ -34,8 +34,9 @@ from verifier.release_verifier import MAX_ASSET_BYTES, ReleaseVerifier, Verdict,
 from verifier.sources.errors import SourceError
 from verifier.sources.github import Cached, GitHub, Listing, UpstreamRelease, UpstreamTag
 from verifier.sources.http import make_client
-from verifier.sources.naming import github_repo, pypi_project
+from verifier.sources.naming import github_repo, pypi_project, render, url_template
 from verifier.sources.pypi import PyPI
+from verifier.sources.url import UrlSource
 from verifier.store.events import record_event
 from verifier.store.models import (
     AssetPinRow,
@@ -114,10 +115,13 @@ class ToolReport:
 
 
 def watched(tool: ToolConfig) -> bool:
-    """GitHub releases and tags, and PyPI projects, are watched; plain URLs are not (yet)."""
+    """Actions: GitHub tags. Binaries: GitHub releases, PyPI projects, and templated URLs for
+    their exact `versions` (a plain URL has no listing to discover others)."""
     if tool.kind == "action":
         return github_repo(tool) is not None
-    return github_repo(tool) is not None or pypi_project(tool) is not None
+    if url_template(tool) is not None:
+        return bool(ApprovedVersions(tool.versions).exact)
+    return True
 
 
 class Watcher:
@@ -141,6 +145,7 @@ class Watcher:
         self.client = client or make_client(config)
         self.github = github or GitHub(self.client, config.github.api_url)
         self.pypi = pypi or PyPI(self.client, config.pypi.index_url)
+        self.urls = UrlSource(self.client, max_bytes=max_asset_bytes)
         self.workers = workers
         self.upload_grace = upload_grace
         self.verifier = ReleaseVerifier(
@@ -238,9 +243,13 @@ class Watcher:
     # ---- binaries: GitHub releases --------------------------------------------------------
 
     def _poll_releases(self, tool: ToolConfig, report: ToolReport) -> None:
-        repo, project = github_repo(tool), pypi_project(tool)
+        repo, project, template = github_repo(tool), pypi_project(tool), url_template(tool)
         if project is not None:
             listing = self.pypi.releases(project, self._cached(self.pypi.releases_url(project)))
+        elif template is not None:
+            # The file the URL names is the asset (unless `assets` names it otherwise).
+            tool = tool.model_copy(update={"assets": tool.assets or [template.rsplit("/", 1)[1]]})
+            listing = self._url_releases(tool, template)
         else:
             assert repo is not None
             listing = self.github.releases(repo, self._cached(self.github.releases_url(repo)))
@@ -250,6 +259,17 @@ class Watcher:
         for row_version, release in self._due(tool, listing.items, lambda r: r.tag):
             verdict = self.verifier.verify_release(tool, repo, release)
             self._record_verdict(tool, row_version, verdict, report)
+
+    def _url_releases(self, tool: ToolConfig, template: str) -> Listing[UpstreamRelease]:
+        versions = ApprovedVersions(tool.versions).exact
+        sidecars = {}
+        for version in versions:
+            asset = render(template.rsplit("/", 1)[1], tag=version)
+            names = [render(tool.checksums, tag=version)] if tool.checksums else []
+            if tool.signature is not None:
+                names.append(render(tool.signature.bundle, tag=version, asset=asset))
+            sidecars[version] = names
+        return self.urls.releases(template, versions, self._cached(template), sidecars)
 
     def _record_releases(
         self, tool: ToolConfig, listing: Listing[UpstreamRelease], report: ToolReport

@@ -71,6 +71,7 @@ class FakeGitHub:
         self.repos: dict[str, FakeRepo] = {}
         self.requests: list[Recorded] = []
         self.rate_remaining = 5000
+        self.static: dict[str, bytes] = {}  # plain files by path, served with ETags
         self._injected: deque[Injected] = deque()
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -162,6 +163,11 @@ class FakeGitHub:
         else:
             fake.refs[tag] = (commit, "commit")
 
+    def put_file(self, path: str, data: bytes) -> str:
+        """Serve `data` at `path` (a plain download site); returns its URL."""
+        self.static[path] = data
+        return f"{self.url}{path}"
+
     def add_attestation(self, repo: str, sha256: str, bundle: dict[str, Any]) -> None:
         self.repo(repo).attestations.setdefault(sha256, []).append(bundle)
 
@@ -232,6 +238,11 @@ class FakeGitHub:
             return injected.status, headers, injected.body
         if "/releases/download/" in path and not path.startswith("/repos/"):
             return self._download(path)
+        if (data := self.static.get(path)) is not None:
+            etag = f'"{sha256_hex(data)[:32]}"'
+            if request_headers.get("If-None-Match") == etag:
+                return 304, {"ETag": etag}, b""
+            return 200, {"Content-Type": "application/octet-stream", "ETag": etag}, data
         with self._lock:
             self.rate_remaining -= 1
             remaining = self.rate_remaining

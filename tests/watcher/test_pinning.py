@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from verifier.release_verifier import render
+from verifier.sources.naming import render
 from verifier.verify.claims import CertificateClaims
 from verifier.verify.pinning import (
     AssetSighting,
