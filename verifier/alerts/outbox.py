@@ -29,6 +29,7 @@ from verifier.store.models import AlertDeliveryRow, AlertRow, IncidentRow
 
 log = logging.getLogger(__name__)
 
+_ALERT = AlertRow.__table__  # type: ignore[attr-defined]
 _DELIVERY = AlertDeliveryRow.__table__  # type: ignore[attr-defined]
 
 
@@ -48,11 +49,11 @@ def incident_exposure(session: Session, incident: IncidentRow | AlertRow) -> Exp
     )
 
 
-def enqueue_alert(session: Session, incident: IncidentRow) -> AlertRow | None:
-    """Add an alert for the incident's current state to the caller's transaction, if it is news.
+def _news(session: Session, incident: IncidentRow) -> AlertRow | None:
+    """The alert the incident's current state calls for, unless it was alerted (not added).
 
     News is a state not alerted yet: a new incident, a material change (new fingerprint), or
-    runners exposed since the last alert of the same fingerprint. Returns the alert, or None.
+    runners exposed since the last alert of the same fingerprint.
     """
     assert incident.id is not None
     exposure = incident_exposure(session, incident)
@@ -69,7 +70,7 @@ def enqueue_alert(session: Session, incident: IncidentRow) -> AlertRow | None:
         known = Exposure.from_dict(orjson.loads(previous.exposure_json)).identities()
         if exposure.identities() <= known:
             return None
-    row = AlertRow(
+    return AlertRow(
         dedupe_key=key,
         incident_id=incident.id,
         fingerprint=incident.fingerprint,
@@ -81,21 +82,34 @@ def enqueue_alert(session: Session, incident: IncidentRow) -> AlertRow | None:
         detail_json=incident.detail_json,
         exposure_json=orjson.dumps(exposure.to_dict()).decode(),
     )
-    session.add(row)
-    session.flush()
+
+
+def enqueue_alert(session: Session, incident: IncidentRow) -> AlertRow | None:
+    """Add an alert for the incident's current state to the caller's transaction, if it is news.
+
+    Returns the alert, or None when this state was alerted already.
+    """
+    row = _news(session, incident)
+    if row is not None:
+        session.add(row)
+        session.flush()
     return row
 
 
 def enqueue_new_exposure(engine: Engine) -> int:
-    """Alert again on open incidents whose exposure grew (late audit records, warn mode)."""
-    added = 0
+    """Alert again on open incidents whose exposure grew (late audit records, warn mode).
+
+    Reads in one transaction and writes in another that starts with its write, so on SQLite it
+    waits for the write lock instead of failing when another connection wrote in between.
+    """
     with Session(engine) as session:
-        for incident in session.scalars(
-            select(IncidentRow).where(IncidentRow.resolved_at.is_(None))
-        ).all():
-            added += enqueue_alert(session, incident) is not None
-        session.commit()
-    return added
+        incidents = session.scalars(select(IncidentRow).where(IncidentRow.resolved_at.is_(None)))
+        news = [row for incident in incidents.all() if (row := _news(session, incident))]
+    if news:
+        with engine.begin() as connection:
+            values = [row.model_dump(exclude={"id"}) for row in news]
+            connection.execute(_insert_ignore(connection.dialect.name, _ALERT, values))
+    return len(news)
 
 
 Plan = Callable[[AlertRow], tuple[str, list[Target]]]
@@ -110,14 +124,22 @@ def route_alerts(engine: Engine, plan: Plan, now: datetime, limit: int = 500) ->
         alerts = session.scalars(
             select(AlertRow).where(AlertRow.routed_at.is_(None)).order_by(AlertRow.id).limit(limit)
         ).all()
-        rows = []
-        for alert in alerts:
-            action, targets = plan(alert)
-            rows.extend(_delivery(alert, target, action, now) for target in targets)
-            alert.routed_at = now
+        session.expunge_all()
+    if not alerts:
+        return 0
+    rows = []
+    for alert in alerts:
+        action, targets = plan(alert)
+        rows.extend(_delivery(alert, target, action, now) for target in targets)
+    columns = _ALERT.c
+    with engine.begin() as connection:
         if rows:
-            session.execute(_insert_ignore(session, rows))
-        session.commit()
+            connection.execute(_insert_ignore(connection.dialect.name, _DELIVERY, rows))
+        connection.execute(
+            update(_ALERT)
+            .where(columns.id.in_([alert.id for alert in alerts]), columns.routed_at.is_(None))
+            .values(routed_at=now)
+        )
     return len(alerts)
 
 
@@ -140,10 +162,10 @@ def _delivery(alert: AlertRow, target: Target, action: str, now: datetime) -> di
     }
 
 
-def _insert_ignore(session: Session, rows: list[dict[str, Any]]) -> Any:
-    dialect = session.get_bind().dialect.name
+def _insert_ignore(dialect: str, table: Any, rows: list[dict[str, Any]]) -> Any:
+    """INSERT … ON CONFLICT (dedupe_key) DO NOTHING: what another replica added stays once."""
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    return insert(_DELIVERY).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    return insert(table).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
 
 
 @dataclass(frozen=True, slots=True)
