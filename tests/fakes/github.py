@@ -296,6 +296,8 @@ class FakeGitHub:
         if rest[:2] == ["git", "tags"] and len(rest) == 3 and rest[2] in repo.tag_objects:
             commit = repo.tag_objects[rest[2]]
             return {"sha": rest[2], "tag": "", "object": {"sha": commit, "type": "commit"}}, ""
+        if rest[0] == "branches" and len(rest) == 2 and rest[1] in repo.branches:
+            return {"name": rest[1], "protected": True}, ""
         if rest[0] == "compare" and len(rest) == 2 and "..." in rest[1]:
             base, head = rest[1].split("...", 1)
             if head not in repo.commits or base not in repo.branches:

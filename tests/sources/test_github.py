@@ -166,11 +166,19 @@ def test_lightweight_and_annotated_tags_resolve_to_commits(fake, client):
 def test_reachability_from_protected_branches(fake, client):
     fake.add_commit(REPO, COMMIT, branch="main")
     fake.add_commit(REPO, OTHER, branch=None)
+    fake.add_commit(REPO, "9" * 40, branch="release")
     github, _ = source(fake, client)
     assert github.reachability(REPO, COMMIT, ["release", "main"]).branch == "main"
     assert github.reachability(REPO, OTHER, ["main"]).status == "not-on-branch"
     assert github.reachability(REPO, "e" * 40, ["main"]).status == "unknown-commit"
     assert github.default_branch(REPO) == "main"
+
+
+def test_a_misnamed_branch_is_an_error_not_an_impostor(fake, client):
+    fake.add_commit(REPO, COMMIT, branch="main")
+    github, _ = source(fake, client)
+    with pytest.raises(UpstreamError, match="has no branch 'master': check the tool's signature"):
+        github.reachability(REPO, COMMIT, ["master"])
 
 
 def test_attestations_are_listed_and_absent_ones_are_empty(fake, client):

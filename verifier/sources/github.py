@@ -102,6 +102,7 @@ class GitHub(ApiClient):
         super().__init__(client, api_url, **options)
         self.max_pages = max_pages
         self._default_branches: dict[str, str] = {}
+        self._branches: set[tuple[str, str]] = set()  # (repo, branch) known to exist
 
     # ---- listings -------------------------------------------------------------------------
 
@@ -186,7 +187,8 @@ class GitHub(ApiClient):
         """Is `commit` an ancestor of (or equal to) the head of one of `branches`?
 
         `GET /repos/{repo}/compare/{branch}...{commit}`: "behind" or "identical" means the
-        branch contains the commit; a 404 means the repository does not know it at all.
+        branch contains the commit; a 404 means the repository does not know it at all (once
+        the branch is known to exist: a misnamed branch must not make every commit an impostor).
         """
         unknown = 0
         for branch in branches:
@@ -194,6 +196,7 @@ class GitHub(ApiClient):
             try:
                 body = self._json(url)
             except NotFound:
+                self._require_branch(repo, branch)
                 unknown += 1
                 continue
             if body.get("status") in ("behind", "identical"):
@@ -201,6 +204,17 @@ class GitHub(ApiClient):
         if branches and unknown == len(branches):
             return Reachability("unknown-commit", None)
         return Reachability("not-on-branch", None)
+
+    def _require_branch(self, repo: str, branch: str) -> None:
+        if (repo, branch) in self._branches:
+            return
+        try:
+            self._json(f"{self.base_url}/repos/{repo}/branches/{branch}")
+        except NotFound:
+            raise UpstreamError(
+                f"{repo} has no branch {branch!r}: check the tool's signature.branches"
+            ) from None
+        self._branches.add((repo, branch))
 
     def attestations(self, repo: str, sha256: str) -> list[bytes]:
         """Sigstore bundles GitHub stores for the artifact (`GET …/attestations/sha256:…`)."""
