@@ -50,8 +50,8 @@ flush_interval = "1s"
 [[tool]]
 name = "trivy"
 source = "github:aquasecurity/trivy"
-versions = [">=0.60,<0.69.4", "0.69.3"]
-
+versions = [">=0.60,<0.69.4", "0.69.3", ">=0.69.7"]
+{trivy_extra}
 [[tool]]
 name = "aquasecurity/trivy-action"
 source = "github:aquasecurity/trivy-action"
@@ -110,7 +110,8 @@ def engine(store_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def write_config(tmp_path: Path) -> Callable[..., Config]:
     """Write a configuration (the base inventory plus `extra` TOML) and load it; `github` is the
-    body of the `[github]` table (default: the release watcher off)."""
+    body of the `[github]` table (default: the release watcher off); `advisories` maps trivy to
+    its Go advisory package."""
 
     def write(
         store_url: str | None = None,
@@ -120,6 +121,7 @@ def write_config(tmp_path: Path) -> Callable[..., Config]:
         cooldown: str = "0s",
         fast_path: bool = True,
         github: str = 'poll_interval = "0s"',
+        advisories: bool = False,
     ) -> Config:
         path = tmp_path / "config.toml"
         url = store_url or f"sqlite:///{tmp_path / 'toolgate.db'}"
@@ -129,6 +131,7 @@ def write_config(tmp_path: Path) -> Callable[..., Config]:
             mode=mode,
             cooldown=cooldown,
             fast_path=str(fast_path).lower(),
+            trivy_extra='advisories = ["Go:github.com/aquasecurity/trivy"]\n' if advisories else "",
             github=github,
         )
         path.write_text(text + extra, encoding="utf-8")

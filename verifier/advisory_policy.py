@@ -3,17 +3,21 @@
 The `advisories` library says which advisories affect a version; this module applies toolgate's
 policy to them: deny at or above `[advisories] deny_severity`, for malicious-code and
 known-exploited records, and when the severity is unknown (fail closed); warn below; an active
-waiver for any id of the advisory's alias group turns it into an `override`.
+waiver for any id of the advisory's alias group turns it into an `override`. Feed entries
+(RSS/Atom) that name a tool and a version warn for that version: never a silent pass.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Literal
 
-from advisories import AdvisoryIndex, Match, VersionError
+from advisories import AdvisoryIndex, FeedHit, Match, VersionError
 from verifier.policy import AdvisoryHit, Override, ToolFacts
-from verifier.versioning import ApprovedVersions
+from verifier.versioning import ApprovedVersions, canonical_version
 
 SEVERITY_RANK = {"LOW": 1, "MODERATE": 2, "MEDIUM": 2, "HIGH": 3, "CRITICAL": 4}
 
@@ -21,9 +25,18 @@ SEVERITY_RANK = {"LOW": 1, "MODERATE": 2, "MEDIUM": 2, "HIGH": 3, "CRITICAL": 4}
 class AdvisoryWeigher:
     """Turns index matches for a tool version into policy `AdvisoryHit`s."""
 
-    def __init__(self, index: AdvisoryIndex, deny_severity: str) -> None:
+    def __init__(
+        self, index: AdvisoryIndex, deny_severity: str, feed_hits: Iterable[FeedHit] = ()
+    ) -> None:
         self.index = index
         self._threshold = SEVERITY_RANK[deny_severity.upper()]
+        self._feed_hits: dict[tuple[str, str], list[FeedHit]] = defaultdict(list)
+        self.unversioned_feed_hits: list[FeedHit] = []
+        for hit in feed_hits:
+            if not hit.version_hints:
+                self.unversioned_feed_hits.append(hit)
+            for version in hit.version_hints:
+                self._feed_hits[(hit.tool, canonical_version(version))].append(hit)
 
     def hits(self, tool: ToolFacts, version: str, now: datetime) -> tuple[AdvisoryHit, ...]:
         """Every advisory affecting `version` of `tool`, weighed."""
@@ -47,6 +60,9 @@ class AdvisoryWeigher:
             for match in matches:
                 if match.group_id not in found:
                     found[match.group_id] = self._weigh(match, tool, version, now)
+        for entry in self._feed_hits.get((tool.name, canonical_version(version)), ()):
+            hit = feed_hit(entry)
+            found.setdefault(hit.advisory_id, hit)
         return tuple(found.values())
 
     def _action(self, match: Match) -> Literal["deny", "warn"]:
@@ -94,3 +110,17 @@ class AdvisoryWeigher:
             if waiver.version is None or version in ApprovedVersions([waiver.version]):
                 return waiver
         return None
+
+
+def feed_hit(entry: FeedHit) -> AdvisoryHit:
+    """A feed entry naming a tool, as a warning (operators promote it to a block by hand)."""
+    entry_key = hashlib.sha256(entry.entry_id.encode()).hexdigest()[:12]
+    return AdvisoryHit(
+        f"feed:{entry.feed}#{entry_key}",
+        (),
+        None,
+        "warn",
+        entry.title,
+        f"matched {entry.pattern!r} in feed {entry.feed}: {entry.link or entry.entry_id}; "
+        "review it and block the version with `toolgate block` if it applies",
+    )

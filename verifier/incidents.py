@@ -28,6 +28,7 @@ class IncidentKind(StrEnum):
     EVIDENCE_CHANGED = "evidence-changed"
     ADVISORY = "advisory"
     FEED_HIT = "feed-hit"
+    FEED_STALE = "feed-stale"
     MANUAL_BLOCK = "manual-block"
 
 

@@ -9,9 +9,21 @@ import asyncio
 import logging
 from datetime import UTC, datetime
 
+import httpx
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from advisories import feed_states
+from verifier.advisory_feeds import (
+    advisory_client,
+    due_feeds,
+    load_weigher,
+    record_stale_feeds,
+    refresh_incidents,
+    stale_feeds,
+    sync_feeds,
+)
+from verifier.advisory_policy import AdvisoryWeigher
 from verifier.alerts.sender import AlertSender
 from verifier.audit import AuditBuffer
 from verifier.config import Config
@@ -23,6 +35,7 @@ from verifier.store.revision import read_revision
 from verifier.watcher import Watcher
 
 log = logging.getLogger(__name__)
+FEED_CHECK_SECONDS = 30
 
 
 class Service:
@@ -35,6 +48,8 @@ class Service:
         self.metrics = DecisionMetrics()
         self.alerts = AlertSender(config, engine)
         self._snapshot: Snapshot | None = None
+        self._weigher: tuple[int, AdvisoryWeigher] | None = None
+        self.stale_feeds: list[str] = []
         self.last_refresh_ok_at: datetime | None = None
         self.store_error: str | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -58,10 +73,18 @@ class Service:
             return None
         return (now - self.last_refresh_ok_at).total_seconds()
 
+    def _current_weigher(self) -> AdvisoryWeigher:
+        """The advisory index, reloaded only when the advisory data changed."""
+        with self.engine.connect() as connection:
+            counter = read_revision(connection, "advisories")
+        if self._weigher is None or self._weigher[0] != counter:
+            self._weigher = (counter, load_weigher(self.engine, self.config))
+        return self._weigher[1]
+
     def start_sync(self) -> None:
         """Sync the inventory from the configuration and build the first snapshot."""
         sync_tools(self.engine, self.config)
-        self._snapshot = build_snapshot(self.engine, self.config)
+        self._snapshot = build_snapshot(self.engine, self.config, self._current_weigher())
         self.last_refresh_ok_at = datetime.now(UTC)
 
     def refresh(self) -> bool:
@@ -71,8 +94,10 @@ class Service:
                 revision = read_revision(connection)
             swapped = False
             if self._snapshot is None or revision != self._snapshot.revision:
-                self._snapshot = build_snapshot(self.engine, self.config)
+                weigher = self._current_weigher()
+                self._snapshot = build_snapshot(self.engine, self.config, weigher)
                 swapped = True
+                refresh_incidents(self.engine, self.config, weigher)
         except SQLAlchemyError as exc:
             message = str(exc).splitlines()[0]
             if self.store_error != message:
@@ -100,6 +125,31 @@ class Service:
         ]
         if self.config.github.poll_interval:
             self._tasks.append(asyncio.create_task(self._watch_loop(), name="release-watcher"))
+        if self.config.feeds:
+            self._tasks.append(asyncio.create_task(self._feeds_loop(), name="advisory-feeds"))
+
+    def sync_due_feeds(self, client: httpx.Client) -> None:
+        """Sync the feeds whose interval has passed; record an incident for each stale feed."""
+        now = datetime.now(UTC)
+        due = due_feeds(self.engine, self.config, now)
+        if due:
+            for outcome in sync_feeds(self.engine, self.config, client, names=due):
+                if outcome.error:
+                    log.warning("advisory feed %s failed: %s", outcome.feed, outcome.error)
+            self.refresh()
+        self.stale_feeds = stale_feeds(feed_states(self.engine), self.config, datetime.now(UTC))
+        if self.stale_feeds:
+            record_stale_feeds(self.engine, self.config, self.stale_feeds)
+
+    async def _feeds_loop(self) -> None:
+        """Check every `FEED_CHECK_SECONDS` which feeds are due, and sync them."""
+        with advisory_client(self.config) as client:
+            while True:
+                try:
+                    await asyncio.to_thread(self.sync_due_feeds, client)
+                except SQLAlchemyError as exc:
+                    log.error("advisory sync skipped, store unreachable: %s", exc)
+                await asyncio.sleep(FEED_CHECK_SECONDS)
 
     async def _watch_loop(self) -> None:
         """Poll upstream releases at start and then every `[github] poll_interval`."""

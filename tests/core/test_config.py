@@ -173,7 +173,7 @@ FEEDS = """\
 name = "trivy"
 source = "github:aquasecurity/trivy"
 advisories = ["Go:github.com/aquasecurity/trivy"]
-keywords = ["(?i)\\\\btrivy\\\\b"]
+keywords = ["trivy", "re:aqua(security)?"]
 
 [advisories]
 deny_severity = "medium"
@@ -211,7 +211,7 @@ def test_feeds_waivers_and_advisory_packages_load(tmp_path: Path):
     ("change", "expected"),
     [
         (('advisories = ["Go:github.com', 'advisories = ["github.com'), ":4: tool[0].advisories:"),
-        (('"(?i)\\\\btrivy\\\\b"', '"(unclosed"'), ":5: tool[0].keywords:"),
+        (('"re:aqua(security)?"', '"re:(unclosed"'), ":5: tool[0].keywords:"),
         (
             ('path = "advisories"', 'path = "a"\nurl = "https://x"'),
             ":15: feed[1]: give exactly one",

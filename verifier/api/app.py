@@ -293,13 +293,14 @@ def create_app(service: Service) -> FastDecisionRoute:
         now = datetime.now(UTC)
         staleness = service.staleness(now) or 0.0
         stale = staleness > service.config.server.max_snapshot_age.total_seconds()
-        degraded = bool(service.store_error) or stale
+        degraded = bool(service.store_error) or stale or bool(service.stale_feeds)
         return JSONResponse(
             {
                 "status": "degraded" if degraded else "ready",
                 "policy_revision": service.snapshot_at(now).revision,
                 "snapshot_age_seconds": round(staleness, 3),
                 "store": service.store_error or "ok",
+                "stale_feeds": service.stale_feeds,
                 "audit_pending": len(service.audit),
                 "audit_dropped": service.audit.dropped,
             }

@@ -8,6 +8,7 @@ import typer
 
 from verifier import __version__
 from verifier.cli import (
+    advisories_cmd,
     alerts_cmd,
     audit_cmd,
     check,
@@ -21,6 +22,7 @@ from verifier.cli import (
 from verifier.cli.app import app
 
 __all__ = [
+    "advisories_cmd",
     "alerts_cmd",
     "app",
     "audit_cmd",

@@ -1,0 +1,234 @@
+"""Advisory feeds inside the daemon: sync `[[feed]]` tables, turn matches into incidents.
+
+The `advisories` library fetches and stores; this module supplies the inventory (which packages
+and keywords to look for), records an incident for every inventory version an advisory affects
+(alerts follow), resolves incidents of withdrawn advisories, and tells replicas to reload.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import httpx
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from advisories import (
+    AdvisoryError,
+    FeedSpec,
+    FeedState,
+    SyncReport,
+    feed_hits,
+    load_index,
+    sync_feed,
+)
+from advisories import feed_states as stored_feed_states
+from verifier import __version__
+from verifier.advisory_policy import AdvisoryWeigher, feed_hit
+from verifier.config import Config, FeedConfig, read_secret
+from verifier.errors import ConfigError
+from verifier.incidents import (
+    IncidentKind,
+    Severity,
+    list_incidents,
+    record_incident,
+    resolve_incident,
+)
+from verifier.inventory import load_tool_facts
+from verifier.policy import AdvisoryHit, ToolFacts
+from verifier.store.revision import bump_revision
+from verifier.versioning import canonical_version
+
+_SEVERITIES = {"CRITICAL": Severity.CRITICAL, "HIGH": Severity.HIGH, "LOW": Severity.LOW}
+_INCIDENT_KINDS = (IncidentKind.ADVISORY, IncidentKind.FEED_HIT)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedOutcome:
+    """One feed's sync: its report, or the error that stopped it."""
+
+    feed: str
+    report: SyncReport | None = None
+    error: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        report = self.report
+        return report is not None and bool(
+            report.new or report.updated or report.new_hits or report.kev_entries
+        )
+
+
+def advisory_packages(config: Config) -> list[tuple[str, str]]:
+    """Every (ecosystem, package) the inventory's tools are known under."""
+    return sorted({pair for tool in config.tools for pair in tool.advisory_packages})
+
+
+def feed_spec(feed: FeedConfig, config: Config) -> FeedSpec:
+    """The library's description of a configured feed, with the inventory's packages/keywords."""
+    path = str(config.source_path.resolve().parent / feed.path) if feed.path else None
+    return FeedSpec(
+        name=feed.name,
+        type=feed.type,
+        url=feed.url,
+        path=path,
+        ecosystem=feed.ecosystem,
+        packages=tuple(advisory_packages(config)),
+        tools={tool.name: tuple(tool.keywords or [tool.name]) for tool in config.tools},
+    )
+
+
+def load_weigher(engine: Engine, config: Config) -> AdvisoryWeigher:
+    """Index the stored advisories of the inventory's packages, and the stored feed hits."""
+    index = load_index(engine, packages=advisory_packages(config))
+    hits = [hit for hit, _seen in feed_hits(engine)]
+    gc.collect()
+    gc.freeze()  # the index is long-lived: keep the collector from rescanning it
+    return AdvisoryWeigher(index, config.advisories.deny_severity, hits)
+
+
+def sync_feeds(
+    engine: Engine,
+    config: Config,
+    client: httpx.Client,
+    *,
+    names: Iterable[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[FeedOutcome]:
+    """Sync the configured feeds (or those named), then refresh incidents if anything changed."""
+    wanted = set(names) if names is not None else None
+    outcomes = []
+    for feed in config.feeds:
+        if wanted is not None and feed.name not in wanted:
+            continue
+        if progress:
+            progress(feed.name)
+        try:
+            token = read_secret(feed.token_file, config) if feed.token_file else None
+            report = sync_feed(engine, feed_spec(feed, config), client, token=token)
+        except (AdvisoryError, ConfigError) as exc:
+            outcomes.append(FeedOutcome(feed.name, error=str(exc)))
+        else:
+            outcomes.append(FeedOutcome(feed.name, report=report))
+    if any(outcome.changed for outcome in outcomes):
+        advisories_changed(engine)
+        refresh_incidents(engine, config)
+    return outcomes
+
+
+def advisories_changed(engine: Engine) -> None:
+    """Tell every replica that advisory data changed: they reload the index and rebuild."""
+    with Session(engine) as session:
+        bump_revision(session, advisories=True)
+        session.commit()
+
+
+def due_feeds(engine: Engine, config: Config, now: datetime) -> list[str]:
+    """Feeds whose last attempt is older than their interval (or that never ran)."""
+    states = {state.feed: state for state in stored_feed_states(engine)}
+    due = []
+    for feed in config.feeds:
+        state = states.get(feed.name)
+        last = state.last_attempt_at if state else None
+        if last is None or last + feed.interval <= now:
+            due.append(feed.name)
+    return due
+
+
+def stale_feeds(states: Iterable[FeedState], config: Config, now: datetime) -> list[str]:
+    """Feeds without a successful sync within their `max_age` (never synced counts as stale)."""
+    by_name = {state.feed: state for state in states}
+    stale = []
+    for feed in config.feeds:
+        state = by_name.get(feed.name)
+        last = state.last_success_at if state else None
+        if last is None or now - last > feed.max_age:
+            stale.append(feed.name)
+    return stale
+
+
+def _candidate_versions(tool: ToolFacts, exact: Iterable[str]) -> set[str]:
+    versions = {release.version for release in tool.releases.values()}
+    versions.update(a.version for a in tool.approvals if a.version)
+    versions.update(exact)
+    return versions
+
+
+def _record(session: Session, tool: str, version: str | None, hit: AdvisoryHit) -> str:
+    """Record the incident of one hit; returns its dedupe key."""
+    key = f"advisory:{hit.advisory_id}:{tool}:{canonical_version(version or '*')}"
+    fallback = Severity.HIGH if hit.action == "deny" else Severity.MEDIUM
+    target = f"{tool} {version}" if version else tool
+    record_incident(
+        session,
+        kind=IncidentKind.FEED_HIT
+        if hit.advisory_id.startswith("feed:")
+        else IncidentKind.ADVISORY,
+        tool=tool,
+        version=version,
+        severity=_SEVERITIES.get((hit.severity or "").upper(), fallback),
+        summary=f"{hit.advisory_id} affects {target}: {hit.summary}"[:500],
+        detail={"aliases": list(hit.aliases), "action": hit.action, "why": hit.detail},
+        dedupe_key=key,
+    )
+    return key
+
+
+def refresh_incidents(
+    engine: Engine, config: Config, weigher: AdvisoryWeigher | None = None
+) -> int:
+    """Open an incident for every inventory version an advisory or feed entry affects and
+    resolve those that no longer apply (withdrawn, waived). Idempotent: incidents are keyed by
+    advisory, tool and version. Returns the number of advisory incidents open."""
+    now = datetime.now(UTC)
+    weigher = weigher or load_weigher(engine, config)
+    exact_versions = {
+        tool.name: [v for v in tool.versions if not any(c in v for c in "<>=!~,*")]
+        for tool in config.tools
+    }
+    with Session(engine) as session:
+        facts = load_tool_facts(session, config)
+        current: set[str] = set()
+        for tool in facts.values():
+            for version in sorted(_candidate_versions(tool, exact_versions.get(tool.name, ()))):
+                for hit in weigher.hits(tool, version, now):
+                    if hit.waiver is None:
+                        current.add(_record(session, tool.name, version, hit))
+        for entry in weigher.unversioned_feed_hits:
+            current.add(_record(session, entry.tool, None, feed_hit(entry)))
+        for incident in list_incidents(session):
+            if incident.kind in _INCIDENT_KINDS and incident.dedupe_key not in current:
+                resolve_incident(session, incident.dedupe_key)
+        session.commit()
+    return len(current)
+
+
+def advisory_client(config: Config) -> httpx.Client:
+    """The HTTP client feeds are fetched with: read-only, bounded, identified."""
+    return httpx.Client(
+        timeout=httpx.Timeout(30.0, connect=10.0),
+        follow_redirects=True,
+        headers={"User-Agent": f"toolgate/{__version__} (advisory sync)"},
+    )
+
+
+def record_stale_feeds(engine: Engine, config: Config, names: Iterable[str]) -> None:
+    """An incident per stale feed (deduplicated per feed and day, so it alerts once a day)."""
+    today = datetime.now(UTC).date().isoformat()
+    by_name = {feed.name: feed for feed in config.feeds}
+    with Session(engine) as session:
+        for name in names:
+            record_incident(
+                session,
+                kind=IncidentKind.FEED_STALE,
+                tool="*",
+                version=None,
+                severity=Severity.MEDIUM,
+                summary=f"advisory feed {name} has not synced within {by_name[name].max_age}",
+                detail={"feed": name, "max_age_seconds": by_name[name].max_age.total_seconds()},
+                dedupe_key=f"feed-stale:{name}:{today}",
+            )
+        session.commit()
