@@ -632,6 +632,7 @@ def main() -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_sigterm)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started in background
     workdir = Path(tempfile.mkdtemp(prefix="toolgate-bench-"))
     procs = Processes()
     try:
