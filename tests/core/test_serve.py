@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import shutil
+import re
 import signal
 import subprocess
 import sys
@@ -26,7 +26,16 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_serve_the_bundled_config_answers_and_stops_on_sigterm(tmp_path: Path):
-    shutil.copy(ROOT / "config.toml", tmp_path / "config.toml")
+    # Same configuration, but every upstream (GitHub, advisory feeds) points at a closed port on
+    # loopback: tests never leave the machine, and the daemon must serve on while upstreams fail.
+    upstream = re.compile(
+        r"^((?:api_url|url|source|checksums|index_url) = \"(?:url:)?)https://", re.M
+    )
+    text = upstream.sub(r"\g<1>http://127.0.0.1:9/", (ROOT / "config.toml").read_text())
+    assert "https://" not in "".join(
+        re.findall(r"^(?:api_url|url|source|checksums) = .*$", text, re.M)
+    )
+    (tmp_path / "config.toml").write_text(text)
     token = run("token", "create", "--name", "runner-eu-1", "--scope", "check", cwd=tmp_path)
     assert token.returncode == 0, token.stderr
     port = free_port()
