@@ -106,6 +106,7 @@ class MailHandler:
     drop_next: int = 0  # close the connection instead of answering that many DATA commands
     on_message: Callable[[], None] | None = None
     hold_first: float = 0.0  # seconds to sit on the first message before answering 250
+    delay: float = 0.0  # seconds to take over every message
 
     async def handle_DATA(self, server: Any, _session: Any, envelope: Envelope) -> str:
         if self.drop_next:
@@ -121,6 +122,7 @@ class MailHandler:
             self.on_message()
         if self.hold_first and len(self.received) == 1:
             await asyncio.sleep(self.hold_first)
+        await asyncio.sleep(self.delay)
         return "250 OK"
 
     def message_ids(self) -> list[str]:

@@ -350,3 +350,17 @@ def test_relay_closing_mid_data_or_a_template_error_keeps_the_alert_for_retry(
     monkeypatch.undo()
     assert sender.run_once(now + timedelta(seconds=30)) == 1
     assert len(server.received) == 1
+
+
+def test_a_sender_stops_at_half_its_lease_and_claims_again(engine: Engine, setup):
+    _config, server, sender = setup(settings='lease = "2s"')
+    server.handler.delay = 0.4
+    for version in ("0.69.4", "0.69.5", "0.69.6", "0.70.0", "0.70.1"):
+        block(engine, version)
+    first = sender.run_once()
+    assert 0 < first < 10  # five mails and five webhooks do not fit in one second
+    while sender.run_once():
+        pass
+    assert len(server.received) == 5
+    assert len(set(server.handler.message_ids())) == 5
+    assert all(d.status == "sent" for d, _ in list_deliveries(engine))

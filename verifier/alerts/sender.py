@@ -85,11 +85,16 @@ class AlertSender:
             self._next_exposure_check = time.monotonic() + interval
         route_alerts(self.engine, self.plan, now)
         sent = 0
+        lease = self.config.alerts.lease
         while not self._stopping.is_set():
             token = f"{self.owner}:{next(self._claims)}"
-            claimed = claim(self.engine, token, now, self.config.alerts.lease, BATCH)
+            claimed_at = max(now, datetime.now(UTC))  # `now` may be in the future in tests
+            claimed = claim(self.engine, token, claimed_at, lease, BATCH)
+            # Stop sending at half the lease, so no message goes out after another sender
+            # could have taken the claim over; what is left is released and claimed again.
+            deadline = time.monotonic() + lease.total_seconds() / 2
             try:
-                sent += self._deliver(token, claimed, now)
+                sent += self._deliver(token, claimed, claimed_at, deadline)
             finally:
                 release(self.engine, token)
             if len(claimed) < BATCH:
@@ -125,23 +130,28 @@ class AlertSender:
         else:
             self.store_error = None
 
-    def _deliver(self, token: str, claimed: list[Claimed], now: datetime) -> int:
+    def _halt(self, deadline: float) -> bool:
+        return self._stopping.is_set() or time.monotonic() >= deadline
+
+    def _deliver(self, token: str, claimed: list[Claimed], now: datetime, deadline: float) -> int:
         groups: dict[str, list[Claimed]] = {}
         for item in claimed:
             if item.delivery.channel == "email":
                 key = item.delivery.digest_key or item.delivery.dedupe_key
                 groups.setdefault(key, []).append(item)
-        sent = self._send_emails(token, list(groups.values()), now) if groups else 0
+        sent = self._send_emails(token, list(groups.values()), now, deadline) if groups else 0
         webhooks = [item for item in claimed if item.delivery.channel == "webhook"]
         if webhooks:
             with httpx.Client(follow_redirects=False) as client:
                 for item in webhooks:
-                    if self._stopping.is_set():
+                    if self._halt(deadline):
                         break
                     sent += self._attempt(token, [item], now, self._webhook_send(client, item))
         return sent
 
-    def _send_emails(self, token: str, groups: list[list[Claimed]], now: datetime) -> int:
+    def _send_emails(
+        self, token: str, groups: list[list[Claimed]], now: datetime, deadline: float
+    ) -> int:
         smtp = self.config.alerts.smtp
         sent, attempted = 0, 0
         try:
@@ -149,7 +159,7 @@ class AlertSender:
                 raise DeliveryError("no [alerts.smtp] is configured to send mail through")
             with open_relay(smtp, self.config) as relay:
                 for group in groups:
-                    if self._stopping.is_set():
+                    if self._halt(deadline):
                         break
                     attempted += 1
                     recipient = group[0].delivery.target
