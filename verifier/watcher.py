@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import orjson
@@ -51,6 +51,7 @@ from verifier.verify.pinning import AssetSighting, EvidenceProfile, asset_change
 from verifier.versioning import ApprovedVersions, canonical_version, parse_version
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 WATCHER = "watcher"
 # How long after first sight a release may still be missing configured files (uploads follow
@@ -430,13 +431,15 @@ class Watcher:
 
     # ---- shared steps ---------------------------------------------------------------------
 
-    def _due(self, tool: ToolConfig, items: Iterable[Any], version_of: Callable[[Any], str]):
+    def _due(
+        self, tool: ToolConfig, items: Iterable[T], version_of: Callable[[T], str]
+    ) -> list[tuple[str, T]]:
         """Upstream items whose release is pending, or rejected for a transient cause, and whose
         version is approved (unapproved versions are recorded but not downloaded)."""
         approved = ApprovedVersions(tool.versions)
         with Session(self.engine) as session:
             rows = self._release_rows(session, tool.name)
-        due = []
+        due: list[tuple[str, T]] = []
         for item in items:
             row = rows.get(canonical_version(version_of(item)))
             if row is None or version_of(item) not in approved:
