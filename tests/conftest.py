@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 import threading
@@ -63,6 +64,40 @@ name = "cosign"
 source = "github:sigstore/cosign"
 mode = "warn"
 """
+
+
+_LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "ip6-localhost"})
+
+
+def _is_loopback(host: object) -> bool:
+    if not isinstance(host, str):
+        return True  # AF_UNIX paths and raw addresses of other families
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return host.lower() in _LOOPBACK_NAMES
+
+
+@pytest.fixture(autouse=True, scope="session")
+def loopback_only() -> Iterator[None]:
+    """Tests talk to servers on this machine only: any other destination fails loudly."""
+    real_connect, real_getaddrinfo = socket.socket.connect, socket.getaddrinfo
+
+    def connect(sock: socket.socket, address: object) -> None:
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address[0]):  # type: ignore[index]
+            raise OSError(f"test tried to reach {address}: tests may only use loopback")
+        return real_connect(sock, address)  # type: ignore[arg-type]
+
+    def getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
+        if host is not None and not _is_loopback(host if isinstance(host, str) else str(host)):
+            raise OSError(f"test tried to resolve {host!r}: tests may only use loopback")
+        return real_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    socket.socket.connect = connect  # type: ignore[method-assign]
+    socket.getaddrinfo = getaddrinfo  # type: ignore[assignment]
+    yield
+    socket.socket.connect = real_connect  # type: ignore[method-assign]
+    socket.getaddrinfo = real_getaddrinfo
 
 
 def free_port() -> int:
