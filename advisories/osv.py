@@ -38,6 +38,7 @@ from .ranges import range_ordering
 MAX_RECORD_BYTES = 8 * 1024 * 1024
 #: Most members read from one zip archive.
 MAX_ZIP_MEMBERS = 2_000_000
+_READ_CHUNK = 1024 * 1024  # reads past a file's stated size
 RECORD_SUFFIXES = (".json", ".yaml", ".yml")
 _READABLE = frozenset((*RECORD_SUFFIXES, ".zip"))
 
@@ -335,8 +336,7 @@ def _read_file(origin: str, source: str, max_bytes: int) -> Iterator[ReadResult]
         yield SkippedRecord(origin, None, f"unsupported file type {suffix or '(none)'!r}")
         return
     try:
-        with open(origin, "rb") as handle:
-            raw = handle.read(max_bytes + 1)
+        raw = _read_at_most(origin, max_bytes + 1)
     except OSError as exc:
         yield SkippedRecord(origin, None, f"cannot read: {exc.strerror or exc}")
         return
@@ -344,6 +344,26 @@ def _read_file(origin: str, source: str, max_bytes: int) -> Iterator[ReadResult]
         yield SkippedRecord(origin, None, f"file is over the {max_bytes}-byte limit")
         return
     yield from read_bytes(raw, suffix, source=source, origin=origin)
+
+
+def _read_at_most(path: str, limit: int) -> bytes:
+    """Up to ``limit`` bytes of a file.
+
+    The first read is sized from ``fstat`` rather than ``limit``: a read of ``limit`` bytes
+    allocates a buffer of that size (8 MB) for every 2 kB record, which cost more than the
+    parsing. Reading goes on past the stated size (a growing file, ``/proc``) up to ``limit``.
+    """
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        want = min(os.fstat(fd).st_size + 1, limit)
+        parts = []
+        while limit and (data := os.read(fd, want)):
+            parts.append(data)
+            limit -= len(data)
+            want = min(_READ_CHUNK, limit)
+        return b"".join(parts)
+    finally:
+        os.close(fd)
 
 
 def read_paths(

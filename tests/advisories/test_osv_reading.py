@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from advisories import Advisory, ParsedRecord, ParseError, SkippedRecord, parse_record, read_path
+from advisories.osv import _read_at_most
 from advisories.store import Prepared
 
 from .conftest import OSV_FIXTURES
@@ -162,6 +163,21 @@ def test_oversize_files_are_skipped(tmp_path: Path) -> None:
     path = write(tmp_path / "big.json", json.dumps(osv("BIG-1", details="x" * 5000)))
     parsed, skipped = read(path, max_bytes=1000)
     assert parsed == [] and "over the 1000-byte limit" in skipped[0].reason
+
+
+def test_a_file_at_the_limit_is_read(tmp_path: Path) -> None:
+    raw = json.dumps(osv("EDGE-1")).encode()
+    path = write(tmp_path / "edge.json", raw)
+    assert [a.id for a in read(path, max_bytes=len(raw))[0]] == ["EDGE-1"]
+    assert "over the" in read(path, max_bytes=len(raw) - 1)[1][0].reason
+
+
+def test_reading_goes_past_a_stated_size_of_zero_up_to_the_limit() -> None:
+    status = Path("/proc/self/status")
+    if not status.exists() or status.stat().st_size:
+        pytest.skip("needs a /proc file that states a size of 0")
+    assert len(_read_at_most(str(status), 10)) == 10
+    assert len(_read_at_most(str(status), 1 << 20)) > 10
 
 
 def test_directories_skip_bad_files_and_read_the_rest(tmp_path: Path) -> None:
