@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from dataclasses import asdict, dataclass
-from datetime import datetime
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from operator import attrgetter
+from typing import Any
 
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -39,6 +41,22 @@ class AuditRecord:
     revision: int
 
 
+_COLUMNS = tuple(field.name for field in fields(AuditRecord))
+_VALUES = attrgetter(*_COLUMNS)
+_SQLITE_INSERT = (
+    f"INSERT INTO decision_log ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+)
+_AT, _WOULD_DENY = _COLUMNS.index("at"), _COLUMNS.index("would_deny")
+
+
+def _sqlite_row(record: AuditRecord) -> tuple[Any, ...]:
+    """The record as the store's SQLite columns hold it (naive UTC text, as UTCDateTime writes)."""
+    row = list(_VALUES(record))
+    row[_AT] = record.at.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    row[_WOULD_DENY] = int(record.would_deny)
+    return tuple(row)
+
+
 class AuditBuffer:
     """A bounded in-memory queue of records, written to the store in batches."""
 
@@ -60,8 +78,14 @@ class AuditBuffer:
             self.dropped += 1
 
     def _write(self, batch: list[AuditRecord]) -> None:
+        # Rows are built by hand: this runs beside the event loop and holds the GIL, and
+        # dataclasses.asdict or ORM conversion cost several times the insert itself.
         with self._engine.begin() as connection:
-            connection.execute(insert(DecisionLogRow), [asdict(r) for r in batch])
+            if connection.dialect.name == "sqlite":
+                connection.exec_driver_sql(_SQLITE_INSERT, [_sqlite_row(r) for r in batch])
+            else:
+                rows = [dict(zip(_COLUMNS, _VALUES(r), strict=True)) for r in batch]
+                connection.execute(insert(DecisionLogRow), rows)
 
     async def flush(self) -> int:
         """Write what is pending; on failure keep it for the next try. Returns records written."""

@@ -6,6 +6,7 @@ The API reads `snapshot_at(now)` on every request; background tasks keep it curr
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from datetime import UTC, datetime
 
@@ -85,6 +86,8 @@ class Service:
         """Sync the inventory from the configuration and build the first snapshot."""
         sync_tools(self.engine, self.config)
         self._snapshot = build_snapshot(self.engine, self.config, self._current_weigher())
+        gc.collect()
+        gc.freeze()  # the long-lived heap (modules, app, first snapshot) leaves the GC's full scans
         self.last_refresh_ok_at = datetime.now(UTC)
 
     def refresh(self) -> bool:
