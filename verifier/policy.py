@@ -149,29 +149,25 @@ class _Context:
     advisories: tuple[AdvisoryHit, ...]
     commit: str | None = None  # the full commit SHA the query named, when it named one
 
+    def _digests(self, verified_only: bool) -> set[str]:
+        """Approved digests, plus the pinned digests of the asked asset (or of every asset)."""
+        digests = {a.sha256 for a in self.approvals if a.sha256}
+        release = self.release
+        if release is None or (verified_only and release.status != "verified"):
+            return digests
+        if self.query.asset is None:
+            return digests | set(release.assets.values())
+        if (digest := release.assets.get(self.query.asset)) is not None:
+            digests.add(digest)
+        return digests
+
     def known_digests(self) -> set[str]:
         """The digests toolgate verified (or an operator approved) for what the runner asks."""
-        digests = {a.sha256 for a in self.approvals if a.sha256}
-        if self.release and self.release.status == "verified":
-            if self.query.asset is not None:
-                if (digest := self.release.assets.get(self.query.asset)) is not None:
-                    digests.add(digest)
-            else:
-                digests.update(self.release.assets.values())
-        return digests
+        return self._digests(verified_only=True)
 
     def requested_digests(self) -> set[str]:
         """The digests the runner may end up fetching with this query."""
-        if self.query.sha256:
-            return {self.query.sha256}
-        digests = {a.sha256 for a in self.approvals if a.sha256}
-        if self.release:
-            if self.query.asset is not None:
-                if (digest := self.release.assets.get(self.query.asset)) is not None:
-                    digests.add(digest)
-            else:
-                digests.update(self.release.assets.values())
-        return digests
+        return {self.query.sha256} if self.query.sha256 else self._digests(verified_only=False)
 
 
 def _iso(moment: datetime | None) -> str:
