@@ -14,6 +14,7 @@ import pytest
 from jinja2 import TemplateError
 from sqlalchemy import Engine, select
 from sqlmodel import Session
+from typer.testing import CliRunner
 
 from tests.alerts.conftest import (
     RECIPIENT,
@@ -33,6 +34,7 @@ from verifier.alerts.outbox import (
     route_alerts,
 )
 from verifier.alerts.sender import AlertSender
+from verifier.cli import app
 from verifier.config import Config
 from verifier.incidents import IncidentKind, Severity, record_incident
 from verifier.inventory import add_override, sync_tools
@@ -216,6 +218,13 @@ def test_failing_delivery_becomes_dead_and_is_kept(engine: Engine, alerts_config
     [(delivery, alert)] = list_deliveries(engine)
     assert (delivery.status, delivery.attempts) == ("dead", 3)
     assert alert.tool == "trivy"
+    listed = CliRunner().invoke(
+        app, ["alerts", "list", "--status", "dead", "--json", "-c", str(config.source_path)]
+    )
+    assert listed.exit_code == 1  # a dead delivery is a problem found
+    [record] = json.loads(listed.stdout)
+    assert (record["id"], record["status"], record["attempts"]) == (delivery.id, "dead", 3)
+    assert "Connection refused" in record["last_error"] or "127.0.0.1" in record["last_error"]
 
 
 def test_restart_in_the_middle_sends_the_rest_without_duplicates(engine: Engine, setup):
