@@ -29,9 +29,9 @@ ADVICE = (
     "registry keys, deploy and SSH keys, and the job's own tokens. The March 2026 payload read "
     "runner process memory and credential files, so treat all of them as stolen.",
     "In every account those credentials opened, list the access keys, tokens and users created "
-    "since the first fetch below and delete those nobody here created: in March 2026 the stolen "
-    "key was used to create new access keys on an existing user, which kept the attacker in "
-    "after the first key was revoked.",
+    "since the first fetch and delete those nobody here created: in March 2026 the stolen key "
+    "was used to create new access keys on an existing user, which kept the attacker in after "
+    "the first key was revoked.",
     "Look for repositories, gists, releases or webhooks created by the pipelines' identities "
     "since the first fetch (the March 2026 payload exfiltrated into a new public repository).",
     "Pin the tool to a version toolgate allows (and actions to full commit SHAs) before re-running "
