@@ -108,16 +108,14 @@ class _RecordReader:
         assert modified is not None
         db = self.mapping(data.get("database_specific"), "database_specific")
         cwe_ids = tuple(self.strings(db.get("cwe_ids") if db else None, "cwe_ids"))
-        severity = tuple(self.severity(s) for s in self.items(data.get("severity"), "severity"))
+        severity = tuple([self.severity(s) for s in self.items(data.get("severity"), "severity")])
+        aliases = dict.fromkeys(self.strings(data.get("aliases"), "aliases"))
+        aliases.pop(self.id, None)
         return Advisory(
             id=self.id,
             modified=modified,
             source=source,
-            aliases=tuple(
-                a
-                for a in dict.fromkeys(self.strings(data.get("aliases"), "aliases"))
-                if a != self.id
-            ),
+            aliases=tuple(aliases),
             related=tuple(self.strings(data.get("related"), "related")),
             summary=self.text(data, "summary"),
             details=self.text(data, "details"),
@@ -125,7 +123,9 @@ class _RecordReader:
             severity_label=self.label(db, severity),
             published=self.timestamp(data, "published"),
             withdrawn=self.timestamp(data, "withdrawn"),
-            affected=tuple(self.affected(a) for a in self.items(data.get("affected"), "affected")),
+            affected=tuple(
+                [self.affected(a) for a in self.items(data.get("affected"), "affected")]
+            ),
             references=self.references(self.items(data.get("references"), "references")),
             cwe_ids=cwe_ids,
             malicious=is_malicious(self.id, cwe_ids, db),
@@ -219,7 +219,9 @@ class _RecordReader:
         ecosystem = canonical_ecosystem(raw_ecosystem)
         if ecosystem is None:
             raise self.fail(f"unknown ecosystem {raw_ecosystem!r}")
-        ranges = tuple(self.range(ecosystem, r) for r in self.items(entry.get("ranges"), "ranges"))
+        ranges = tuple(
+            [self.range(ecosystem, r) for r in self.items(entry.get("ranges"), "ranges")]
+        )
         purl = package.get("purl")
         return Affected(
             ecosystem=ecosystem,
@@ -252,9 +254,9 @@ class _RecordReader:
         if not isinstance(entry, dict) or len(entry) != 1:
             raise self.fail(f"range event {entry!r} must have exactly one key")
         ((kind, value),) = entry.items()
-        if kind not in EVENT_KINDS or not isinstance(value, str) or not value.strip():
+        value = value.strip() if isinstance(value, str) else ""
+        if kind not in EVENT_KINDS or not value:
             raise self.fail(f"bad range event {entry!r}")
-        value = value.strip()
         if value[0] in "<>=!~^":
             for operator in _EVENT_OPERATORS[kind]:
                 if value.startswith(operator):

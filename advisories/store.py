@@ -175,32 +175,53 @@ def _stored(conn: sa.Connection, ids: Sequence[str]) -> dict[str, tuple[str, dat
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    """A read record in its stored form: canonical JSON of its OSV document, and its hash."""
+    """A read record in its stored form: the ``adv_advisory`` values, the canonical JSON of its
+    OSV document with its hash, and the alias and package rows; ``origin`` (the file it was read
+    from) is for reports and not part of the stored form."""
 
-    advisory: Advisory
-    record: str
+    id: str
+    source: str
+    modified: datetime
+    published: datetime | None
+    withdrawn: datetime | None
     content_hash: str
+    record: str
+    aliases: tuple[str, ...]
+    packages: tuple[tuple[str, str], ...]
+    origin: str = field(default="", compare=False)
 
     @classmethod
     def of(cls, parsed: ParsedRecord) -> Prepared:
         """Canonicalise (sorted keys, compact); raises ParseError for values JSON cannot hold
         (YAML binary data, non-string keys)."""
+        a = parsed.advisory
         try:
             raw = orjson.dumps(parsed.document, option=orjson.OPT_SORT_KEYS)
         except orjson.JSONEncodeError as exc:
             reason = f"record cannot be stored as JSON: {exc}"
-            raise ParseError(reason, origin=parsed.origin, record_id=parsed.advisory.id) from None
-        return cls(parsed.advisory, raw.decode(), hashlib.sha256(raw).hexdigest())
-
-    def row(self, now: datetime) -> tuple[Any, ...]:
-        """The ``adv_advisory`` row, in :data:`_ADVISORY_COLUMNS` order."""
-        a = self.advisory
-        return (
+            raise ParseError(reason, origin=parsed.origin, record_id=a.id) from None
+        packages = tuple(dict.fromkeys([(x.ecosystem, x.package) for x in a.affected]))
+        return cls(
             a.id,
             a.source,
             a.modified,
             a.published,
             a.withdrawn,
+            hashlib.sha256(raw).hexdigest(),
+            raw.decode(),
+            a.aliases,
+            packages,
+            parsed.origin,
+        )
+
+    def row(self, now: datetime) -> tuple[Any, ...]:
+        """The ``adv_advisory`` row, in :data:`_ADVISORY_COLUMNS` order."""
+        return (
+            self.id,
+            self.source,
+            self.modified,
+            self.published,
+            self.withdrawn,
             self.content_hash,
             self.record,
             now,
@@ -269,47 +290,49 @@ def _processed(
 def upsert_prepared(conn: sa.Connection, batch: Sequence[Prepared], now: datetime) -> UpsertResult:
     """Store a batch (unique ids) in the caller's transaction: insert new records, rewrite
     changed ones, leave identical ones alone; a record older than the stored one is stale."""
-    stored = _stored(conn, [p.advisory.id for p in batch])
-    fresh: list[tuple[Any, ...]] = []
-    changed: list[tuple[Any, ...]] = []
+    stored = _stored(conn, [p.id for p in batch])
+    fresh: list[Prepared] = []
+    changed: list[Prepared] = []
     stale: list[SkippedRecord] = []
     unchanged = 0
     for prepared in batch:
-        advisory = prepared.advisory
-        previous = stored.get(advisory.id)
+        previous = stored.get(prepared.id)
         if previous is None:
-            fresh.append(prepared.row(now))
+            fresh.append(prepared)
         elif previous[0] == prepared.content_hash:
             unchanged += 1
-        elif advisory.modified < previous[1]:
+        elif prepared.modified < previous[1]:
             reason = f"older than the stored record (modified {previous[1].isoformat()})"
-            stale.append(SkippedRecord(advisory.source, advisory.id, reason))
+            stale.append(SkippedRecord(prepared.source, prepared.id, reason))
         else:
-            changed.append(prepared.row(now))
-    by_id = {p.advisory.id: p.advisory for p in batch}
+            changed.append(prepared)
     if changed:
-        for chunk in _chunks([row[0] for row in changed]):
-            conn.execute(sa.delete(alias_table).where(alias_table.c.advisory_id.in_(chunk)))
-            conn.execute(sa.delete(affected_table).where(affected_table.c.advisory_id.in_(chunk)))
-        update = (
-            sa.update(advisory_table)
-            .where(advisory_table.c.id == sa.bindparam("b_id"))
-            .values({c: sa.bindparam(f"b_{c}") for c in _ADVISORY_COLUMNS[1:]})
-        )
-        conn.execute(update, [dict(zip(_UPDATE_KEYS, row, strict=True)) for row in changed])
+        _rewrite(conn, [p.row(now) for p in changed])
     _bulk_insert(
-        conn, advisory_table, (*_ADVISORY_COLUMNS, "first_seen_at"), [(*r, r[-1]) for r in fresh]
+        conn,
+        advisory_table,
+        (*_ADVISORY_COLUMNS, "first_seen_at"),
+        [(*p.row(now), now) for p in fresh],
     )
-    written = [by_id[row[0]] for row in (*fresh, *changed)]
-    aliases = [(a.id, alias) for a in written for alias in a.aliases]
-    packages = [
-        (a.id, *key)
-        for a in written
-        for key in dict.fromkeys((x.ecosystem, x.package) for x in a.affected)
-    ]
+    written = fresh + changed
+    aliases = [(p.id, alias) for p in written for alias in p.aliases]
+    packages = [(p.id, *key) for p in written for key in p.packages]
     _bulk_insert(conn, alias_table, ("advisory_id", "alias"), aliases)
     _bulk_insert(conn, affected_table, ("advisory_id", "ecosystem", "package"), packages)
     return UpsertResult(len(fresh), len(changed), unchanged, tuple(stale))
+
+
+def _rewrite(conn: sa.Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Update changed ``adv_advisory`` rows and drop their alias and package rows."""
+    for chunk in _chunks([row[0] for row in rows]):
+        conn.execute(sa.delete(alias_table).where(alias_table.c.advisory_id.in_(chunk)))
+        conn.execute(sa.delete(affected_table).where(affected_table.c.advisory_id.in_(chunk)))
+    update = (
+        sa.update(advisory_table)
+        .where(advisory_table.c.id == sa.bindparam("b_id"))
+        .values({c: sa.bindparam(f"b_{c}") for c in _ADVISORY_COLUMNS[1:]})
+    )
+    conn.execute(update, [dict(zip(_UPDATE_KEYS, row, strict=True)) for row in rows])
 
 
 def _load(record: str, source: str, advisory_id: str) -> Advisory:

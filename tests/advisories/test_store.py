@@ -8,7 +8,15 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from advisories import find_advisories, get_advisory, import_paths, ingest, load_index, read_paths
+from advisories import (
+    create_tables,
+    find_advisories,
+    get_advisory,
+    import_paths,
+    ingest,
+    load_index,
+    read_paths,
+)
 from advisories.store import (
     FeedState,
     advisory_table,
@@ -175,3 +183,15 @@ def test_updates_keep_first_seen_at(engine: sa.Engine, tmp_path: Path) -> None:
             sa.select(advisory_table.c.first_seen_at, advisory_table.c.updated_at)
         ).one()
     assert [t if t.tzinfo else t.replace(tzinfo=UTC) for t in row] == [first, later]
+
+
+def test_import_settings_stay_with_the_import(tmp_path: Path) -> None:
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'settings.db'}", poolclass=sa.pool.StaticPool)
+    create_tables(engine)
+    names = ("synchronous", "cache_size", "wal_autocheckpoint")
+    with engine.connect() as conn:
+        before = [conn.exec_driver_sql(f"PRAGMA {name}").scalar() for name in names]
+    assert import_paths(engine, [OSV_FIXTURES], source="fixtures").new == 38
+    with engine.connect() as conn:
+        assert [conn.exec_driver_sql(f"PRAGMA {name}").scalar() for name in names] == before
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
