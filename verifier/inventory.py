@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from verifier.config import Config, ToolConfig
 from verifier.errors import NotFoundError
-from verifier.incidents import IncidentKind, Severity, record_incident
+from verifier.incidents import IncidentKind, Severity, record_incident, resolve_incident
 from verifier.policy import Override, Reason, ReleaseFacts, ToolFacts
 from verifier.store.events import record_event
 from verifier.store.models import AssetRow, OverrideRow, ReleaseRow, TagPinRow, ToolRow
@@ -143,6 +143,8 @@ def revoke_override(engine: Engine, override_id: int, actor: str, reason: str) -
         if row is None or row.revoked_at is not None:
             raise NotFoundError(f"no active override #{override_id} (see `toolgate overrides`)")
         row.revoked_at, row.revoked_by = datetime.now(UTC), actor
+        if row.kind == "block":  # later fetches are not exposure to a block no longer in force
+            resolve_incident(session, f"manual-block:{override_id}")
         record_event(session, actor, "revoke", f"override #{override_id}", reason=reason)
         bump_revision(session)
         session.commit()
