@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -52,24 +53,32 @@ _BULK_PRAGMAS = {"synchronous": "NORMAL", "wal_autocheckpoint": "10000", "cache_
 
 @contextmanager
 def _import_connection(engine: sa.Engine) -> Iterator[sa.Connection]:
-    """A connection for the whole import; on SQLite in WAL mode with :data:`_BULK_PRAGMAS`."""
+    """A connection for the whole import; on SQLite in WAL mode with :data:`_BULK_PRAGMAS`.
+
+    The settings go through the driver connection, outside any transaction: SQLite refuses to
+    change ``synchronous`` inside one, and an engine may open one as soon as SQLAlchemy does
+    (e.g. ``BEGIN IMMEDIATE`` in a ``begin`` listener).
+    """
     with engine.connect() as conn:
         if engine.dialect.name != "sqlite":
             yield conn
             return
+        driver = conn.connection.driver_connection
+        assert driver is not None
         if engine.url.database not in (None, "", ":memory:"):
-            conn.exec_driver_sql("PRAGMA journal_mode=WAL")
-        saved = {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar() for name in _BULK_PRAGMAS}
-        for name, value in _BULK_PRAGMAS.items():
-            conn.exec_driver_sql(f"PRAGMA {name}={value}")
-        conn.commit()
+            driver.execute("PRAGMA journal_mode=WAL")
+        saved = {name: driver.execute(f"PRAGMA {name}").fetchone()[0] for name in _BULK_PRAGMAS}
+        _set_pragmas(driver, _BULK_PRAGMAS)
         try:
             yield conn
         finally:
             conn.rollback()
-            for name, value in saved.items():
-                conn.exec_driver_sql(f"PRAGMA {name}={value}")
-            conn.commit()
+            _set_pragmas(driver, saved)
+
+
+def _set_pragmas(driver: Any, values: dict[str, Any]) -> None:
+    for name, value in values.items():
+        driver.execute(f"PRAGMA {name}={value}")
 
 
 @contextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -195,3 +196,20 @@ def test_import_settings_stay_with_the_import(tmp_path: Path) -> None:
     with engine.connect() as conn:
         assert [conn.exec_driver_sql(f"PRAGMA {name}").scalar() for name in names] == before
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_import_works_when_the_engine_begins_its_own_transactions(tmp_path: Path) -> None:
+    # As the daemon's engine does: the driver's implicit BEGIN replaced by BEGIN IMMEDIATE.
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'immediate.db'}")
+
+    @sa.event.listens_for(engine, "connect")
+    def _autocommit_driver(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin_immediate(conn: sa.Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    create_tables(engine)
+    assert import_paths(engine, [OSV_FIXTURES], source="fixtures").new == 38
+    assert import_paths(engine, [OSV_FIXTURES], source="fixtures").unchanged == 38
