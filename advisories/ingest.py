@@ -47,7 +47,9 @@ class ImportReport:
 #: need no fsync (``synchronous=NORMAL`` still syncs at checkpoints, so a crash or power loss
 #: loses at most the last batches, never the store's consistency); checkpoints run every ~40 MB
 #: of WAL rather than every 4 MB; a 64 MB page cache keeps the alias and package indexes in
-#: memory instead of re-reading their pages for each batch.
+#: memory instead of re-reading their pages for each batch. ``synchronous=OFF`` is not used: a
+#: checkpoint would then overwrite database pages without syncing the WAL first, and an OS crash
+#: or power loss in between leaves the store corrupt; it would save ~5 µs of ~70 per record.
 _BULK_PRAGMAS = {"synchronous": "NORMAL", "wal_autocheckpoint": "10000", "cache_size": "-65536"}
 
 
@@ -77,6 +79,7 @@ def _import_connection(engine: sa.Engine) -> Iterator[sa.Connection]:
 
 
 def _set_pragmas(driver: Any, values: dict[str, Any]) -> None:
+    """``PRAGMA name=value`` for each item, on a DBAPI connection."""
     for name, value in values.items():
         driver.execute(f"PRAGMA {name}={value}")
 

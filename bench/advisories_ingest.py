@@ -9,6 +9,7 @@ Go and PyPA records, renamed and re-numbered), then times, in the same run:
 
 The two alternate over chunks of 10,000 files so both see the same load from other processes;
 wall-clock figures decide, CPU time of this process and the load average are printed beside them.
+A second import of the whole corpus must then report every record unchanged (timed, no target).
 Targets: >= 10,000 records/s and ingest <= 5x the baseline. Exits 1 when one is missed.
 Usage: .venv/bin/python bench/advisories_ingest.py [--records N]
 """
@@ -104,10 +105,17 @@ def main() -> int:
             report += import_paths(engine, chunk, source="bench")
             ingest += time.perf_counter() - started
             ingest_cpu += time.process_time() - started_cpu
+        # Idempotency at full size: a second import of everything must change nothing.
+        started, started_cpu = time.perf_counter(), time.process_time()
+        again = import_paths(engine, folders, source="bench")
+        reingest, reingest_cpu = time.perf_counter() - started, time.process_time() - started_cpu
         engine.dispose()
 
     if report.skipped or report.new != args.records:
         print(f"FAIL: {report.new} new, {len(report.skipped)} skipped: {report.skipped[:3]}")
+        return 1
+    if again.unchanged != args.records or again.total != args.records:
+        print(f"FAIL: re-import was not a no-op: {again.new} new, {again.updated} updated")
         return 1
     rate = args.records / ingest
     ratio = ingest / baseline
@@ -116,6 +124,8 @@ def main() -> int:
           f"CPU {baseline_cpu:.2f} s")  # fmt: skip
     print(f"ingest into SQLite:  {ingest:.2f} s ({rate:,.0f} records/s), "
           f"CPU {ingest_cpu:.2f} s ({args.records / ingest_cpu:,.0f} records/CPU-s)")  # fmt: skip
+    print(f"re-import, unchanged: {reingest:.2f} s ({args.records / reingest:,.0f} records/s), "
+          f"CPU {reingest_cpu:.2f} s (not a target)")  # fmt: skip
     print(f"ratio ingest/baseline: {ratio:.2f}x (target <= {TARGET_RATIO}x)")
     print(f"rate target: >= {TARGET_RATE:,} records/s")
     missed = [
