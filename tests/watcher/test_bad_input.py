@@ -147,9 +147,12 @@ def test_files_still_missing_after_the_grace_period_are_judged_without_them(rig)
     assert codes(r.decide("rfc8785", "0.1.2")) == ["unsigned"]
 
 
+# Leases exist for replicas sharing PostgreSQL; a SQLite store serves one process.
+@pytest.mark.parametrize(
+    "store_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 def test_a_tool_another_replica_is_polling_is_skipped(rig, store_url):
-    if not store_url.startswith("postgresql"):
-        pytest.skip("a SQLite store serves one process: nothing to lease")
+    assert store_url.startswith("postgresql")
     r = start(rig)
     r.github.add_release(REPO, "v0.1.2", files())
     with r.server.engine.connect() as other_replica:
