@@ -2,8 +2,10 @@
 
 What a `kill -9` can lose: the records of the last `[audit] flush_interval` (1 s by default).
 SIGTERM flushes everything. With `[audit] durable = true` each answer waits for its record to be
-committed, at a cost in throughput. If the store is unreachable, records wait in memory up to
-`buffer_limit`; beyond that the oldest are dropped and counted (`toolgate_audit_dropped_total`).
+committed, at a cost in throughput. When `buffer_limit` records are waiting (a load the writer
+cannot keep up with), answers wait for the next write: slower, never lost. Only while the store is
+unreachable do records beyond `buffer_limit` get dropped, oldest first, and counted
+(`toolgate_audit_dropped_total`): decisions must go on without the database.
 """
 
 from __future__ import annotations
@@ -60,9 +62,11 @@ def _sqlite_row(record: AuditRecord) -> tuple[Any, ...]:
 class AuditBuffer:
     """A bounded in-memory queue of records, written to the store in batches."""
 
-    def __init__(self, engine: Engine, limit: int) -> None:
+    def __init__(self, engine: Engine, limit: int, *, durable: bool = False) -> None:
         self._engine = engine
         self._limit = limit
+        self._durable = durable
+        self._lock = asyncio.Lock()
         self._pending: deque[AuditRecord] = deque()
         self.dropped = 0
         self.written = 0
@@ -72,10 +76,18 @@ class AuditBuffer:
         return len(self._pending)
 
     def append(self, record: AuditRecord) -> None:
+        """Queue a record. Only while the store is unreachable are the oldest beyond the limit
+        dropped (and counted); otherwise a full buffer makes answers wait (`must_flush_now`)."""
         self._pending.append(record)
-        if len(self._pending) > self._limit:
+        if self.last_error is not None and len(self._pending) > self._limit:
             self._pending.popleft()
             self.dropped += 1
+
+    @property
+    def must_flush_now(self) -> bool:
+        """Whether an answer must wait for its record to be written before it is sent: always
+        in durable mode, and as backpressure when the buffer is full and the store reachable."""
+        return self._durable or (len(self._pending) >= self._limit and self.last_error is None)
 
     def _write(self, batch: list[AuditRecord]) -> None:
         # Rows are built by hand: this runs beside the event loop and holds the GIL, and
@@ -89,6 +101,10 @@ class AuditBuffer:
 
     async def flush(self) -> int:
         """Write what is pending; on failure keep it for the next try. Returns records written."""
+        async with self._lock:  # one write at a time; a waiter then writes what arrived since
+            return await self._flush()
+
+    async def _flush(self) -> int:
         if not self._pending:
             return 0
         batch = list(self._pending)

@@ -45,7 +45,7 @@ class Service:
     def __init__(self, config: Config, engine: Engine) -> None:
         self.config = config
         self.engine = engine
-        self.audit = AuditBuffer(engine, config.audit.buffer_limit)
+        self.audit = AuditBuffer(engine, config.audit.buffer_limit, durable=config.audit.durable)
         self.metrics = DecisionMetrics()
         self.alerts = AlertSender(config, engine)
         self._snapshot: Snapshot | None = None

@@ -23,6 +23,7 @@ from verifier.incidents import (
 from verifier.inventory import add_override, list_overrides, revoke_override, sync_tools
 from verifier.policy import Query
 from verifier.snapshot import build_snapshot
+from verifier.store.engine import create_store_engine
 from verifier.store.migrate import current_revision, head_revision, upgrade
 from verifier.store.models import ApiTokenRow, EventRow, ReleaseRow
 from verifier.store.revision import read_revision
@@ -195,12 +196,28 @@ def test_audit_buffer_writes_in_batches_and_queries(engine: Engine):
     assert (would.decision, would.runner, would.job) == ("warn", "gh-42", "https://ci/job/1")
 
 
-def test_audit_buffer_is_bounded_and_counts_drops(engine: Engine):
+def test_a_full_audit_buffer_makes_answers_wait_instead_of_dropping(engine: Engine):
     buffer = AuditBuffer(engine, limit=1000)
     now = datetime.now(UTC)
-    for _ in range(1005):
+    for _ in range(999):
         buffer.append(record("trivy", "deny", now))
-    assert (len(buffer), buffer.dropped) == (1000, 5)
+    assert not buffer.must_flush_now
+    for _ in range(6):
+        buffer.append(record("trivy", "deny", now))
+    assert (len(buffer), buffer.dropped, buffer.must_flush_now) == (1005, 0, True)
+    assert asyncio.run(buffer.flush()) == 1005
+    assert AuditBuffer(engine, limit=1000, durable=True).must_flush_now
+
+
+def test_while_the_store_is_unreachable_the_buffer_is_bounded_and_counts_drops(tmp_path):
+    unreachable = create_store_engine(f"sqlite:///{tmp_path / 'missing-schema.db'}")
+    buffer = AuditBuffer(unreachable, limit=1000)
+    now = datetime.now(UTC)
+    buffer.append(record("trivy", "deny", now))
+    assert asyncio.run(buffer.flush()) == 0 and buffer.last_error  # no decision_log table
+    for _ in range(1004):
+        buffer.append(record("trivy", "deny", now))
+    assert (len(buffer), buffer.dropped, buffer.must_flush_now) == (1000, 5, False)
 
 
 def test_incidents_are_deduplicated_and_material_changes_recorded(engine: Engine, config: Config):

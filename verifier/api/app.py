@@ -156,7 +156,7 @@ def create_app(service: Service) -> FastDecisionRoute:
             )
             for q in batch.queries
         ]
-        if service.config.audit.durable:
+        if service.audit.must_flush_now:
             await service.audit.flush()
         body = (
             b'{"decisions":[' + b",".join(bodies) + b'],"policy_revision":%d}' % snapshot.revision

@@ -253,7 +253,7 @@ async def answer_decision(
     started = perf_counter()
     status, body, answer = _decide(service, query_string, authorization, runner, job)
     if answer is not None:
-        if service.config.audit.durable:
+        if service.audit.must_flush_now:
             await service.audit.flush()
         _observe(service, answer, started)
     return status, body
@@ -284,14 +284,14 @@ class FastDecisionRoute:
                 runner = value.decode("utf-8", "replace")
             elif name == b"x-toolgate-job":
                 job = value.decode("utf-8", "replace")
-        # answer_decision inlined: no coroutine unless the audit is durable
+        # answer_decision inlined: no await unless the audit must be written first
         service = self.service
         started = perf_counter()
         status, body, answer = _decide(
             service, scope["query_string"].decode("latin-1"), authorization, runner, job
         )
         if answer is not None:
-            if service.config.audit.durable:
+            if service.audit.must_flush_now:
                 await service.audit.flush()
             _observe(service, answer, started)
         headers = [_JSON, (b"content-length", b"%d" % len(body))]
