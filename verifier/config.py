@@ -135,7 +135,7 @@ class PyPIConfig(_Model):
 class AuditConfig(_Model):
     """`[audit]`: how decision records reach the store."""
 
-    flush_interval: Duration = timedelta(seconds=1)
+    flush_interval: Duration = timedelta(milliseconds=250)
     buffer_limit: int = Field(default=100_000, ge=1_000)
     durable: bool = False
 

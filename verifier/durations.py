@@ -1,12 +1,12 @@
-"""Durations as operators write them: "90s", "15m", "72h", "7d", "1w" (and "0s")."""
+"""Durations as operators write them: "250ms", "90s", "15m", "72h", "7d", "1w" (and "0s")."""
 
 from __future__ import annotations
 
 import re
 from datetime import timedelta
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_DURATION = re.compile(r"(\d+)([smhdw])")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION = re.compile(r"(\d+)(ms|[smhdw])")
 
 
 def parse_duration(text: str) -> timedelta:
@@ -14,25 +14,25 @@ def parse_duration(text: str) -> timedelta:
     compact = text.strip().replace(" ", "")
     if not compact or len(compact) > 32:
         raise ValueError(f'"{text}" is not a duration (use e.g. "90s", "15m", "72h", "7d")')
-    pos, seconds = 0, 0
+    pos, milliseconds = 0, 0
     for match in _DURATION.finditer(compact):
         if match.start() != pos:
             break
-        seconds += int(match.group(1)) * _UNITS[match.group(2)]
+        milliseconds += int(match.group(1)) * round(_UNITS[match.group(2)] * 1000)
         pos = match.end()
     if pos != len(compact):
         raise ValueError(f'"{text}" is not a duration (use e.g. "90s", "15m", "72h", "7d")')
-    return timedelta(seconds=seconds)
+    return timedelta(milliseconds=milliseconds)
 
 
 def format_duration(value: timedelta) -> str:
     """The shortest exact spelling of a duration in the units parse_duration accepts."""
-    seconds = int(value.total_seconds())
-    if seconds == 0:
+    milliseconds = round(value.total_seconds() * 1000)
+    if milliseconds == 0:
         return "0s"
     parts = []
-    for unit in ("d", "h", "m", "s"):
-        amount, seconds = divmod(seconds, _UNITS[unit])
+    for unit in ("d", "h", "m", "s", "ms"):
+        amount, milliseconds = divmod(milliseconds, round(_UNITS[unit] * 1000))
         if amount:
             parts.append(f"{amount}{unit}")
     return "".join(parts)
