@@ -18,8 +18,15 @@ from verifier.advisory_feeds import (
     sync_feeds,
 )
 from verifier.cli.app import ExitCode, app, console, err_console, fail
-from verifier.cli.common import DEFAULT_CONFIG, ConfigOption, JsonOption, actor, load, open_store
-from verifier.durations import parse_duration
+from verifier.cli.common import (
+    DEFAULT_CONFIG,
+    ConfigOption,
+    JsonOption,
+    actor,
+    duration_option,
+    load,
+    open_store,
+)
 from verifier.errors import NotFoundError
 from verifier.inventory import add_override, sync_tools
 
@@ -230,10 +237,7 @@ def waive(
             SpecifierSet(versions)
         except InvalidSpecifier:
             raise fail(f'--versions "{versions}" is not a version specifier') from None
-    try:
-        expires_in = parse_duration(expires)
-    except ValueError as exc:
-        raise fail(f"--expires: {exc}") from None
+    expires_in = duration_option(expires, "--expires")
     config = load(config_path)
     engine = open_store(config)
     sync_tools(engine, config)

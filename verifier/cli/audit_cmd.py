@@ -11,9 +11,15 @@ import typer
 from rich.table import Table
 
 from verifier.audit import query_audit
-from verifier.cli.app import app, console, fail
-from verifier.cli.common import DEFAULT_CONFIG, ConfigOption, JsonOption, load, open_store
-from verifier.durations import parse_duration
+from verifier.cli.app import app, console
+from verifier.cli.common import (
+    DEFAULT_CONFIG,
+    ConfigOption,
+    JsonOption,
+    duration_option,
+    load,
+    open_store,
+)
 
 
 @app.command()
@@ -29,10 +35,8 @@ def audit(
     as_json: JsonOption = False,
 ) -> None:
     """Query the decision audit trail, newest first."""
-    try:
-        since_at = datetime.now(UTC) - parse_duration(since) if since else None
-    except ValueError as exc:
-        raise fail(f"--since: {exc}") from None
+    window = duration_option(since, "--since")
+    since_at = datetime.now(UTC) - window if window else None
     rows = query_audit(
         open_store(load(config_path)),
         tool=tool,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from verifier.cli.app import fail
 from verifier.config import Config, load_config
+from verifier.durations import parse_duration
 from verifier.errors import ConfigError
 from verifier.store.engine import create_store_engine
 from verifier.store.migrate import upgrade
@@ -46,6 +48,16 @@ def open_store(config: Config) -> Engine:
     except SQLAlchemyError as exc:
         raise fail(f"cannot open the store {engine.url!r}: {str(exc).splitlines()[0]}") from None
     return engine
+
+
+def duration_option(value: str | None, option: str) -> timedelta | None:
+    """A duration given on the command line (`--expires 7d`), or exit 2 naming the option."""
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise fail(f"{option}: {exc}") from None
 
 
 def actor() -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -12,8 +12,15 @@ import typer
 from rich.table import Table
 
 from verifier.cli.app import ExitCode, app, console, fail
-from verifier.cli.common import DEFAULT_CONFIG, ConfigOption, JsonOption, actor, load, open_store
-from verifier.durations import parse_duration
+from verifier.cli.common import (
+    DEFAULT_CONFIG,
+    ConfigOption,
+    JsonOption,
+    actor,
+    duration_option,
+    load,
+    open_store,
+)
 from verifier.errors import NotFoundError
 from verifier.inventory import add_override, list_overrides, revoke_override, sync_tools
 from verifier.inventory_view import tool_view
@@ -29,15 +36,6 @@ def _sha256(value: str | None) -> str | None:
     if value is not None and not _HEX64.match(value):
         raise fail(f'--sha256 "{value[:80]}" is not 64 hexadecimal characters')
     return value
-
-
-def _expiry(value: str | None) -> timedelta | None:
-    if value is None:
-        return None
-    try:
-        return parse_duration(value)
-    except ValueError as exc:
-        raise fail(f"--expires: {exc}") from None
 
 
 @app.command()
@@ -134,7 +132,7 @@ def _apply(
             version=version,
             sha256=sha256,
             commit=commit,
-            expires_in=_expiry(expires),
+            expires_in=duration_option(expires, "--expires"),
         )
     except NotFoundError as exc:
         raise fail(str(exc)) from None
