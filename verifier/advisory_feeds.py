@@ -8,7 +8,7 @@ and keywords to look for), records an incident for every inventory version an ad
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -98,7 +98,8 @@ def sync_feeds(
     names: Iterable[str] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> list[FeedOutcome]:
-    """Sync the configured feeds (or those named), then refresh incidents if anything changed."""
+    """Sync the configured feeds (or those named); if anything changed, bump the advisories
+    revision. Incidents follow from the next snapshot (the daemon) or `refresh_incidents`."""
     wanted = set(names) if names is not None else None
     outcomes = []
     for feed in config.feeds:
@@ -115,7 +116,6 @@ def sync_feeds(
             outcomes.append(FeedOutcome(feed.name, report=report))
     if any(outcome.changed for outcome in outcomes):
         advisories_changed(engine)
-        refresh_incidents(engine, config)
     return outcomes
 
 
@@ -150,10 +150,11 @@ def stale_feeds(states: Iterable[FeedState], config: Config, now: datetime) -> l
     return stale
 
 
-def _candidate_versions(tool: ToolFacts, exact: Iterable[str]) -> set[str]:
+def _candidate_versions(tool: ToolFacts) -> set[str]:
+    """Versions pipelines may fetch: seen upstream, approved by hand, or listed in `versions`."""
     versions = {release.version for release in tool.releases.values()}
     versions.update(a.version for a in tool.approvals if a.version)
-    versions.update(exact)
+    versions.update(tool.approved.exact)
     return versions
 
 
@@ -178,22 +179,22 @@ def _record(session: Session, tool: str, version: str | None, hit: AdvisoryHit) 
 
 
 def refresh_incidents(
-    engine: Engine, config: Config, weigher: AdvisoryWeigher | None = None
+    engine: Engine,
+    config: Config,
+    weigher: AdvisoryWeigher | None = None,
+    tools: Mapping[str, ToolFacts] | None = None,
 ) -> int:
     """Open an incident for every inventory version an advisory or feed entry affects and
     resolve those that no longer apply (withdrawn, waived). Idempotent: incidents are keyed by
-    advisory, tool and version. Returns the number of advisory incidents open."""
+    advisory, tool and version. `weigher` and `tools` default to fresh reads of the store (the
+    daemon passes those of the snapshot it just built). Returns the number of incidents open."""
     now = datetime.now(UTC)
     weigher = weigher or load_weigher(engine, config)
-    exact_versions = {
-        tool.name: [v for v in tool.versions if not any(c in v for c in "<>=!~,*")]
-        for tool in config.tools
-    }
     with Session(engine) as session:
-        facts = load_tool_facts(session, config)
+        facts = tools if tools is not None else load_tool_facts(session, config)
         current: set[str] = set()
         for tool in facts.values():
-            for version in sorted(_candidate_versions(tool, exact_versions.get(tool.name, ()))):
+            for version in sorted(_candidate_versions(tool)):
                 for hit in weigher.hits(tool, version, now):
                     if hit.waiver is None:
                         current.add(_record(session, tool.name, version, hit))

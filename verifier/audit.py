@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
@@ -128,6 +129,13 @@ class AuditBuffer:
         while True:
             await asyncio.sleep(interval)
             await self.flush()
+
+
+def record_json(row: DecisionLogRow) -> dict[str, Any]:
+    """A stored decision as the API and `toolgate audit --json` show it (reasons parsed)."""
+    out = row.model_dump(mode="json", exclude={"reasons_json"})
+    out["reasons"] = orjson.loads(row.reasons_json)
+    return out
 
 
 def query_audit(

@@ -100,7 +100,7 @@ class Service:
                 weigher = self._current_weigher()
                 self._snapshot = build_snapshot(self.engine, self.config, weigher)
                 swapped = True
-                refresh_incidents(self.engine, self.config, weigher)
+                refresh_incidents(self.engine, self.config, weigher, self._snapshot.tools)
         except SQLAlchemyError as exc:
             message = str(exc).splitlines()[0]
             if self.store_error != message:

@@ -5,7 +5,6 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-import orjson
 from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -24,7 +23,7 @@ from verifier.api.decision import (
     render_answer,
 )
 from verifier.api.queries import DecisionBatch, Sha256, ToolName, Version, field_errors
-from verifier.audit import query_audit
+from verifier.audit import query_audit, record_json
 from verifier.durations import parse_duration
 from verifier.errors import NotFoundError
 from verifier.exposure import exposure_report
@@ -269,7 +268,7 @@ def create_app(service: Service) -> FastDecisionRoute:
         rows = query_audit(
             service.engine, tool=tool, since=since_at, would_deny=would_deny, limit=limit
         )
-        return {"records": [_audit_json(row) for row in rows]}
+        return {"records": [record_json(row) for row in rows]}
 
     @app.get("/v1/exposure", summary="Runners that were allowed to fetch this build")
     def exposure(
@@ -359,9 +358,3 @@ def _gauges(service: Service) -> dict[str, tuple[str, float]]:
             float(service.alerts.failed),
         ),
     }
-
-
-def _audit_json(row: Any) -> dict[str, Any]:
-    out = row.model_dump(mode="json", exclude={"reasons_json"})
-    out["reasons"] = orjson.loads(row.reasons_json)
-    return out

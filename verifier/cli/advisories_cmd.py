@@ -99,6 +99,9 @@ def sync(
             names=feed,
             progress=lambda name: status.update(f"syncing {name}"),
         )
+        if any(outcome.changed for outcome in outcomes):
+            status.update("matching the inventory")
+            refresh_incidents(engine, config)
     for outcome in outcomes:
         if outcome.error:
             err_console.print(f"[red]{outcome.feed}: failed[/] {outcome.error}", highlight=False)

@@ -10,7 +10,7 @@ import orjson
 import typer
 from rich.table import Table
 
-from verifier.audit import query_audit
+from verifier.audit import query_audit, record_json
 from verifier.cli.app import app, console
 from verifier.cli.common import (
     DEFAULT_CONFIG,
@@ -46,12 +46,7 @@ def audit(
         limit=limit,
     )
     if as_json:
-        records = []
-        for row in rows:
-            record = row.model_dump(mode="json", exclude={"reasons_json"})
-            record["reasons"] = orjson.loads(row.reasons_json)
-            records.append(record)
-        print(json.dumps(records, indent=2))
+        print(json.dumps([record_json(row) for row in rows], indent=2))
         return
     table = Table(title=f"Decisions ({len(rows)})")
     for column in ("time", "token", "runner", "tool", "version", "decision", "reasons"):
