@@ -37,7 +37,7 @@ FAKE = textwrap.dedent(
     """
     import json, sys
     sys.path.insert(0, sys.argv[1])
-    from tests.fakes.github import FakeGitHub
+    from verifier.demo.upstream import FakeGitHub
 
     tools, latency = int(sys.argv[2]), float(sys.argv[3])
     fake = FakeGitHub(latency=latency).start()

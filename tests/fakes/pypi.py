@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from tests.fakes.github import FakeGitHub, sha256_hex
+from verifier.demo.upstream import FakeGitHub, sha256_hex
 
 
 def bundle_attestation(bundle: dict[str, Any]) -> dict[str, Any]:

@@ -1,5 +1,5 @@
-"""A test Sigstore signing authority (Fulcio + CT log + Rekor) built by the tests."""
+"""Moved to `verifier.demo.authority` (the demo ships it); kept so existing imports work."""
 
-from .authority import GITHUB_ISSUER, Break, Signer, SigningAuthority, github_signer
+from verifier.demo.authority import GITHUB_ISSUER, Break, Signer, SigningAuthority, github_signer
 
 __all__ = ["GITHUB_ISSUER", "Break", "Signer", "SigningAuthority", "github_signer"]

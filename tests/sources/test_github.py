@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.fakes.github import FakeGitHub
+from verifier.demo.upstream import FakeGitHub
 from verifier.sources.errors import NotFound, RateLimited, UpstreamError
 from verifier.sources.github import Cached, GitHub
 from verifier.sources.http import make_client

@@ -12,8 +12,7 @@ from typer.testing import CliRunner
 
 import verifier.cli.verify_cmd  # noqa: F401  (registers the commands on the shared app)
 from verifier.cli.app import app
-
-from ..sigstore_ca import SigningAuthority
+from verifier.demo.authority import SigningAuthority
 
 FIXTURES = Path("/work/shared/fixtures")
 SIGSTORE = FIXTURES / "sigstore"

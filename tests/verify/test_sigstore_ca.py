@@ -12,6 +12,7 @@ import pytest
 from sigstore.models import Bundle, TrustedRoot
 from sigstore.verify import Verifier, policy
 
+from verifier.demo.authority import Break, Signer, SigningAuthority, github_signer
 from verifier.verify import (
     AcceptedIdentity,
     AttestationVerified,
@@ -26,8 +27,6 @@ from verifier.verify import (
     verify_bundle,
     verify_signature,
 )
-
-from ..sigstore_ca import Break, Signer, SigningAuthority, github_signer
 
 TRIVY = "aquasecurity/trivy"
 COMMIT = "1885610c6a34811c8296416ae69f5f002ef6e0a5"

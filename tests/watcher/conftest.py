@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.conftest import LiveServer
-from tests.fakes.github import FakeGitHub, sha256_hex
+from verifier.demo.upstream import FakeGitHub, sha256_hex
 from verifier.sources.github import GitHub
 from verifier.watcher import ToolReport, Watcher
 

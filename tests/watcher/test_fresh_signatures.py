@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from tests.fakes.github import sha256_hex
-from tests.sigstore_ca import SigningAuthority, github_signer
 from tests.watcher.conftest import codes, sums
+from verifier.demo.authority import SigningAuthority, github_signer
+from verifier.demo.upstream import sha256_hex
 
 REPO = "aquasecurity/trivy"
 MAIN, ATTACKER = "1" * 40, "6" * 40

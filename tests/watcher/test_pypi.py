@@ -8,10 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.fakes.github import sha256_hex
 from tests.fakes.pypi import FakePyPI
-from tests.sigstore_ca import SigningAuthority, github_signer
 from tests.watcher.conftest import codes
+from verifier.demo.authority import SigningAuthority, github_signer
+from verifier.demo.upstream import sha256_hex
 
 REPO = "trailofbits/rfc8785.py"
 COMMIT = "d" * 40

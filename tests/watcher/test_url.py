@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fakes.github import sha256_hex
 from tests.watcher.conftest import codes, sums
+from verifier.demo.upstream import sha256_hex
 
 TARBALL = "deck_{version}_linux_amd64.tar.gz"
 DATA = b"deck 1.2.0 binary"

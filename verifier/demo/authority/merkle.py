@@ -1,4 +1,4 @@
-"""A small RFC 6962 Merkle tree: root hashes and inclusion proofs for the test Rekor."""
+"""A small RFC 6962 Merkle tree: root hashes and inclusion proofs for the demo's Rekor."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
-"""A Sigstore instance for tests: a Fulcio-like CA issuing short-lived certificates with the
-GitHub OIDC claims, a CT log embedding SCTs, a Rekor log issuing SETs and inclusion proofs
-with signed checkpoints, and the trusted_root.json that trusts exactly these keys.
+"""A Sigstore instance for the demo and the tests: a Fulcio-like CA issuing short-lived
+certificates with the GitHub OIDC claims, a CT log embedding SCTs, a Rekor log issuing SETs and
+inclusion proofs with signed checkpoints, and the trusted_root.json that trusts exactly these keys.
 
-Bundles it produces verify with `Verifier(trusted_root=TrustedRoot.from_file(...))`;
-`Break` produces deliberately broken ones.
+Bundles it produces verify with `Verifier(trusted_root=TrustedRoot.from_file(...))` and with
+nothing else (its keys exist only in this process); `Break` produces deliberately broken ones.
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ class _LogEntry:
 
 
 class SigningAuthority:
-    """Fulcio + CT log + Rekor for tests; every key is generated per instance."""
+    """Fulcio + CT log + Rekor for the demo and tests; every key is generated per instance."""
 
     def __init__(self) -> None:
         self._start = datetime.now(UTC) - timedelta(days=1)
