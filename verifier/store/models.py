@@ -307,3 +307,16 @@ class EvidenceBaselineRow(SQLModel, table=True):
     accepted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     accepted_by: str = Field(max_length=200)
     reason: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class LeaseRow(SQLModel, table=True):
+    """Background work shared by replicas (a tool's poll, a feed's sync): who holds it until
+    when, and when it is next due. Claimed by one conditional upsert (see `verifier.leases`)."""
+
+    __tablename__ = "leases"
+
+    name: str = Field(primary_key=True, max_length=300)
+    holder: str | None = Field(default=None, max_length=100)
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    next_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
