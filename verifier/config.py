@@ -389,6 +389,34 @@ class WaiverConfig(_Model):
         return value
 
 
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_WEEKLY = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun) +([01][0-9]|2[0-3]):([0-5][0-9])$")
+
+
+class ReportsConfig(_Model):
+    """`[reports]`: the weekly inventory report, mailed through `[alerts.smtp]`."""
+
+    weekly: str | None = None  # "mon 07:00" (UTC); unset: no scheduled report
+    to: list[Annotated[str, BeforeValidator(_address)]] = Field(default_factory=list)
+    format: Literal["html", "md"] = "html"
+
+    @field_validator("weekly")
+    @classmethod
+    def _check_weekly(cls, value: str | None) -> str | None:
+        if value is not None and not _WEEKLY.match(value.strip().lower()):
+            raise ValueError(
+                f'"{value}" is not a weekly time: write a day and UTC time, "mon 07:00"'
+            )
+        return value.strip().lower() if value is not None else None
+
+    @property
+    def schedule(self) -> tuple[int, int, int] | None:
+        """(weekday with Monday 0, hour, minute) in UTC, or None when not scheduled."""
+        if self.weekly is None or (match := _WEEKLY.match(self.weekly)) is None:
+            return None
+        return _WEEKDAYS.index(match[1]), int(match[2]), int(match[3])
+
+
 class Config(_Model):
     """The whole validated configuration."""
 
@@ -405,6 +433,16 @@ class Config(_Model):
     tools: list[ToolConfig] = Field(default_factory=list, alias="tool")
     feeds: list[FeedConfig] = Field(default_factory=list, alias="feed")
     waivers: list[WaiverConfig] = Field(default_factory=list, alias="waiver")
+    reports: ReportsConfig = ReportsConfig()
+
+    @model_validator(mode="after")
+    def _check_reports(self) -> Config:
+        if self.reports.weekly and self.alerts.smtp is None:
+            raise ValueError("[reports] weekly needs [alerts.smtp] to send the report through")
+        if self.reports.weekly and not (self.reports.to or self.alerts.routes):
+            raise ValueError("[reports] weekly needs recipients: set `to` or an [[alerts.route]]")
+        return self
+
 
     @property
     def store_url(self) -> str:

@@ -31,6 +31,7 @@ from verifier.config import Config
 from verifier.errors import ConfigError
 from verifier.inventory import sync_tools
 from verifier.metrics import DecisionMetrics
+from verifier.reports.schedule import run_weekly_reports
 from verifier.snapshot import Snapshot, build_snapshot
 from verifier.store.revision import read_revision
 from verifier.watcher import Watcher
@@ -130,6 +131,9 @@ class Service:
             self._tasks.append(asyncio.create_task(self._watch_loop(), name="release-watcher"))
         if self.config.feeds:
             self._tasks.append(asyncio.create_task(self._feeds_loop(), name="advisory-feeds"))
+        if self.config.reports.weekly:
+            weekly = run_weekly_reports(self.engine, self.config)
+            self._tasks.append(asyncio.create_task(weekly, name="weekly-report"))
 
     def sync_due_feeds(self, client: httpx.Client) -> None:
         """Sync the feeds whose interval has passed; record an incident for each stale feed."""
