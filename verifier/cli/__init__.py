@@ -15,6 +15,7 @@ from verifier.cli import (
     exposure_cmd,
     inventory_cmd,
     report_cmd,
+    scan_cmd,
     serve,
     sync_cmd,
     tokens_cmd,
