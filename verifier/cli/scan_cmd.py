@@ -137,7 +137,7 @@ def scan(
         bool,
         typer.Option(
             "--suggest-inventory",
-            help="Print TOML tool tables for the tools not in the inventory; exit 0.",,
+            help="Print TOML tool tables for the tools not in the inventory; exit 0.",
         ),
     ] = False,
     offline: Annotated[
