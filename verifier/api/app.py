@@ -32,6 +32,7 @@ from verifier.inventory_view import tool_view
 from verifier.metrics import render_metrics
 from verifier.service import Service
 from verifier.tokens import Scope, TokenInfo, create_token, list_tokens, revoke_token
+from verifier.web import install_dashboard
 
 MAX_BATCH_BYTES = 1024 * 1024
 _ERROR_NAMES = {401: "unauthorized", 403: "forbidden", 404: "not-found", 405: "method-not-allowed"}
@@ -280,6 +281,8 @@ def create_app(service: Service) -> FastDecisionRoute:
         snapshot = service.snapshot_at(datetime.now(UTC))
         with Session(service.engine) as session:
             return exposure_report(session, snapshot, tool, version, sha256)
+
+    install_dashboard(app, service)  # the dashboard under /ui (its own cookie sessions)
 
     @app.get("/healthz", summary="The process is alive")
     def healthz() -> dict[str, str]:

@@ -1,0 +1,496 @@
+"""What each dashboard page shows, assembled from the snapshot and a few indexed store reads.
+
+Inventory-wide figures (the overview's counts, the advisories matched to the inventory) come from
+the snapshot and are computed once per snapshot; a page never runs one query per tool or version.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+import orjson
+from sqlalchemy import Engine, and_, or_, select
+from sqlmodel import Session
+
+from advisories import feed_states
+from verifier.advisory_feeds import stale_feeds
+from verifier.alerts.outbox import count_by_status, incident_exposure
+from verifier.config import Config
+from verifier.exposure import Exposure
+from verifier.incidents import list_incidents
+from verifier.inventory_view import known_versions
+from verifier.policy import Decision, Override, Query, Reason
+from verifier.snapshot import Snapshot
+from verifier.store.models import (
+    AlertDeliveryRow,
+    AlertRow,
+    AssetPinRow,
+    DecisionLogRow,
+    EventRow,
+    IncidentRow,
+    ReleaseRow,
+    TagPinRow,
+)
+from verifier.versioning import canonical_version
+
+OUTCOMES = ("allow", "warn", "deny")
+AUDIT_PAGE = 50
+TIMELINE_LIMIT = 100
+
+T = TypeVar("T")
+
+
+class PerSnapshot(Generic[T]):
+    """The value of `compute(snapshot)` for the newest snapshot seen (one slot, thread-safe)."""
+
+    def __init__(self, compute: Callable[[Snapshot], T]) -> None:
+        self._compute = compute
+        self._slot: tuple[Snapshot, T] | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, snapshot: Snapshot) -> T:
+        with self._lock:
+            if self._slot is None or self._slot[0] is not snapshot:
+                self._slot = (snapshot, self._compute(snapshot))
+            return self._slot[1]
+
+
+# ---- overview ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ToolRow:
+    """One line of the overview: a tool and how many of its versions each outcome has."""
+
+    name: str
+    mode: str
+    newest_allowed: str | None
+    counts: dict[str, int]
+    blocks: int
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    tools: tuple[ToolRow, ...]
+    totals: dict[str, int]
+
+
+def inventory_counts(snapshot: Snapshot) -> Inventory:
+    """Every tool with the decision counts of its known versions (answers memoised)."""
+    rows, totals = [], Counter({outcome: 0 for outcome in OUTCOMES})
+    for name in sorted(snapshot.tools):
+        facts = snapshot.tools[name]
+        counts = Counter({outcome: 0 for outcome in OUTCOMES})
+        for version in known_versions(snapshot, name):
+            counts[snapshot.answer(Query(name, version)).decision.outcome] += 1
+        totals.update(counts)
+        blocks = sum(1 for block in facts.blocks if block.active(snapshot.now))
+        rows.append(ToolRow(name, facts.mode, snapshot.newest.get(name), dict(counts), blocks))
+    return Inventory(tuple(rows), dict(totals))
+
+
+@dataclass(frozen=True, slots=True)
+class FeedView:
+    name: str
+    type: str
+    last_success_at: datetime | None
+    last_error: str | None
+    stale: bool
+
+
+def feed_views(engine: Engine, config: Config, now: datetime) -> list[FeedView]:
+    """Each configured feed's freshness (the same staleness rule as /readyz)."""
+    states = {state.feed: state for state in feed_states(engine)}
+    stale = set(stale_feeds(states.values(), config, now))
+    views = []
+    for feed in config.feeds:
+        state = states.get(feed.name)
+        views.append(
+            FeedView(
+                feed.name,
+                feed.type,
+                state.last_success_at if state else None,
+                state.last_error if state else None,
+                feed.name in stale,
+            )
+        )
+    return views
+
+
+def open_incidents(engine: Engine) -> list[IncidentRow]:
+    with Session(engine) as session:
+        rows = list_incidents(session)
+        session.expunge_all()
+    return rows
+
+
+def alert_backlog(engine: Engine) -> dict[str, int]:
+    """Alert deliveries by status (every status present, zero when none)."""
+    return {"pending": 0, "sent": 0, "dead": 0, **count_by_status(engine)}
+
+
+# ---- tool page -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureView:
+    asset: str
+    signer: str | None
+    issuer: str | None
+    source_commit: str | None
+    rekor_log_index: int | None
+    integrated_time: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AssetView:
+    name: str
+    sha256: str | None
+    size: int | None
+    checksum_source: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """How a release was verified, as the watcher recorded it."""
+
+    signatures: tuple[SignatureView, ...] = ()
+    assets: tuple[AssetView, ...] = ()
+    source_commit: str | None = None
+    source_branch: str | None = None
+    changes: tuple[Reason, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.signatures or self.assets or self.source_commit or self.changes)
+
+
+def evidence_view(evidence_json: str) -> Evidence:
+    raw = orjson.loads(evidence_json or "{}")
+    signatures = tuple(
+        SignatureView(
+            name,
+            sig.get("signer"),
+            sig.get("issuer"),
+            sig.get("source_commit"),
+            sig.get("rekor_log_index"),
+            sig.get("integrated_time"),
+        )
+        for name, sig in sorted((raw.get("signatures") or {}).items())
+    )
+    assets = tuple(
+        AssetView(name, asset.get("sha256"), asset.get("size"), asset.get("checksum_source"))
+        for name, asset in sorted((raw.get("assets") or {}).items())
+    )
+    changes = tuple(Reason(**change) for change in raw.get("changes") or ())
+    return Evidence(signatures, assets, raw.get("source_commit"), raw.get("source_branch"), changes)
+
+
+@dataclass(frozen=True, slots=True)
+class VersionView:
+    """One known version of a tool: what runners are told now, and what toolgate saw."""
+
+    version: str
+    decision: Decision
+    status: str | None  # pending | verified | rejected; None: known only from an approval
+    first_seen_at: datetime | None
+    verified_at: datetime | None
+    commit: str | None
+    evidence: Evidence
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    at: datetime
+    kind: str
+    text: str
+    incident_id: int | None = None
+
+
+@dataclass
+class ToolPage:
+    name: str
+    source: str | None
+    kind: str | None
+    mode: str
+    approved: tuple[str, ...]
+    cooldown: str
+    newest_allowed: str | None
+    versions: list[VersionView]
+    overrides: list[Override]
+    asset_pins: list[AssetPinRow]
+    tag_pins: list[TagPinRow]
+    incidents: list[IncidentRow]
+    timeline: list[TimelineEntry] = field(default_factory=list)
+
+
+def tool_page(engine: Engine, config: Config, snapshot: Snapshot, name: str) -> ToolPage:
+    """A tool with each known version's decision, evidence, pins and history (5 queries)."""
+    facts = snapshot.tools[name]
+    tool_config = next((tool for tool in config.tools if tool.name == name), None)
+    with Session(engine) as session:
+        releases = {
+            canonical_version(row.version): row
+            for row in session.scalars(select(ReleaseRow).where(ReleaseRow.tool == name))
+        }
+        asset_pins = list(
+            session.scalars(
+                select(AssetPinRow)
+                .where(AssetPinRow.tool == name)
+                .order_by(AssetPinRow.version, AssetPinRow.name)
+            )
+        )
+        tag_pins = list(
+            session.scalars(select(TagPinRow).where(TagPinRow.tool == name).order_by(TagPinRow.tag))
+        )
+        incidents = list(
+            session.scalars(
+                select(IncidentRow)
+                .where(IncidentRow.tool == name)
+                .order_by(IncidentRow.updated_at.desc(), IncidentRow.id.desc())
+            )
+        )
+        events = list(
+            session.scalars(
+                select(EventRow)
+                .where(or_(EventRow.target == name, EventRow.target.startswith(f"{name} ")))
+                .order_by(EventRow.at.desc())
+                .limit(TIMELINE_LIMIT)
+            )
+        )
+        session.expunge_all()
+    versions = []
+    for version in reversed(known_versions(snapshot, name)):
+        release = releases.get(canonical_version(version))
+        versions.append(
+            VersionView(
+                version,
+                snapshot.answer(Query(name, version)).decision,
+                release.status if release else None,
+                release.first_seen_at if release else None,
+                release.verified_at if release else None,
+                release.commit if release else None,
+                evidence_view(release.evidence_json) if release else Evidence(),
+            )
+        )
+    overrides = [o for o in (*facts.blocks, *facts.approvals) if o.active(snapshot.now)]
+    page = ToolPage(
+        name=name,
+        source=tool_config.source if tool_config else None,
+        kind=tool_config.kind if tool_config else None,
+        mode=facts.mode,
+        approved=tuple(facts.approved.entries),
+        cooldown=str(facts.cooldown),
+        newest_allowed=snapshot.newest.get(name),
+        versions=versions,
+        overrides=overrides,
+        asset_pins=asset_pins,
+        tag_pins=tag_pins,
+        incidents=incidents,
+    )
+    page.timeline = _timeline(releases.values(), incidents, events)
+    return page
+
+
+def _timeline(
+    releases: Iterable[ReleaseRow], incidents: list[IncidentRow], events: list[EventRow]
+) -> list[TimelineEntry]:
+    """Releases seen and verified, incidents opened and resolved, operators' actions: newest
+    first."""
+    entries = []
+    for release in releases:
+        version = release.version
+        entries.append(TimelineEntry(release.first_seen_at, "seen", f"{version} first seen"))
+        if release.verified_at is not None:
+            status = release.status
+            entries.append(TimelineEntry(release.verified_at, status, f"{version} {status}"))
+    for incident in incidents:
+        entries.append(TimelineEntry(incident.opened_at, "incident", incident.summary, incident.id))
+        if incident.resolved_at is not None:
+            text = f"resolved: {incident.summary}"
+            entries.append(TimelineEntry(incident.resolved_at, "resolved", text, incident.id))
+    for event in events:
+        detail = orjson.loads(event.detail_json)
+        why = f": {detail['reason']}" if detail.get("reason") else ""
+        text = f"{event.action} {event.target} by {event.actor}{why}"
+        entries.append(TimelineEntry(event.at, event.action, text))
+    entries.sort(key=lambda entry: entry.at, reverse=True)
+    return entries[:TIMELINE_LIMIT]
+
+
+# ---- incidents -----------------------------------------------------------------------------
+
+
+def incident_list(engine: Engine, *, open_only: bool) -> list[IncidentRow]:
+    with Session(engine) as session:
+        rows = list_incidents(session, open_only=open_only)
+        session.expunge_all()
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryView:
+    delivery: AlertDeliveryRow
+    alert: AlertRow
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentPage:
+    incident: IncidentRow
+    detail: dict[str, Any]
+    decision: Decision | None  # what runners are told now for the incident's version
+    exposure: Exposure
+    deliveries: list[DeliveryView]
+
+
+def incident_page(engine: Engine, snapshot: Snapshot, incident_id: int) -> IncidentPage | None:
+    with Session(engine) as session:
+        incident = session.get(IncidentRow, incident_id)
+        if incident is None:
+            return None
+        exposure = incident_exposure(session, incident)
+        pairs = session.execute(
+            select(AlertDeliveryRow, AlertRow)
+            .join(AlertRow, AlertRow.id == AlertDeliveryRow.alert_id)  # type: ignore[arg-type]
+            .where(AlertRow.incident_id == incident_id)
+            .order_by(AlertDeliveryRow.id.desc())  # type: ignore[union-attr]
+        ).all()
+        deliveries = [DeliveryView(delivery, alert) for delivery, alert in pairs]
+        session.expunge_all()
+    decision = None
+    if incident.version and incident.tool in snapshot.tools:
+        decision = snapshot.answer(Query(incident.tool, incident.version)).decision
+    detail = orjson.loads(incident.detail_json)
+    return IncidentPage(incident, detail, decision, exposure, deliveries)
+
+
+# ---- advisories ----------------------------------------------------------------------------
+
+
+@dataclass
+class AdvisoryView:
+    """An advisory that affects inventory versions, with how the policy weighs it."""
+
+    advisory_id: str
+    aliases: tuple[str, ...]
+    severity: str | None
+    action: str
+    summary: str
+    detail: str
+    affected: list[tuple[str, str, str | None]] = field(default_factory=list)  # tool, ver, waiver
+
+
+def matched_advisories(snapshot: Snapshot) -> list[AdvisoryView]:
+    """Every advisory affecting a version the inventory knows, most severe action first."""
+    found: dict[str, AdvisoryView] = {}
+    weigher = snapshot.weigher
+    if weigher is None:
+        return []
+    for name in sorted(snapshot.tools):
+        tool = snapshot.tools[name]
+        for version in known_versions(snapshot, name):
+            for hit in weigher.hits(tool, version, snapshot.now):
+                view = found.get(hit.advisory_id)
+                if view is None:
+                    view = found[hit.advisory_id] = AdvisoryView(
+                        hit.advisory_id,
+                        hit.aliases,
+                        hit.severity,
+                        hit.action,
+                        hit.summary,
+                        hit.detail,
+                    )
+                view.affected.append((name, version, hit.waiver))
+    return sorted(found.values(), key=lambda v: (v.action != "deny", v.advisory_id))
+
+
+# ---- exposure ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ExposureLine:
+    incident: IncidentRow
+    exposure: Exposure
+
+
+def incident_exposures(engine: Engine) -> list[ExposureLine]:
+    """Who fetched what each open incident names (feed-stale incidents name no build)."""
+    with Session(engine) as session:
+        lines = [
+            ExposureLine(incident, incident_exposure(session, incident))
+            for incident in list_incidents(session)
+            if incident.tool != "*"
+        ]
+        session.expunge_all()
+    return lines
+
+
+# ---- audit ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilters:
+    tool: str | None = None
+    runner: str | None = None
+    decision: str | None = None  # allow | warn | deny | would-deny
+    since: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditPage:
+    records: list[DecisionLogRow]
+    next_cursor: str | None  # "<id>" of the last record shown, when there are more
+
+
+def audit_page(
+    engine: Engine,
+    filters: AuditFilters,
+    before: tuple[datetime, int] | None,
+    limit: int = AUDIT_PAGE,
+) -> AuditPage:
+    """One page of decisions, newest first; `before` is the (at, id) the previous page ended at
+    (keyset paging: every page costs the same however deep)."""
+    log = DecisionLogRow
+    statement = select(log).order_by(log.at.desc(), log.id.desc())  # type: ignore[union-attr]
+    if filters.tool:
+        statement = statement.where(log.tool == filters.tool)
+    if filters.runner:
+        statement = statement.where(log.runner == filters.runner)
+    if filters.decision == "would-deny":
+        statement = statement.where(log.would_deny.is_(True))  # type: ignore[attr-defined]
+    elif filters.decision:
+        statement = statement.where(log.decision == filters.decision)
+    if filters.since:
+        statement = statement.where(log.at >= filters.since)
+    if before:
+        at, row_id = before
+        statement = statement.where(
+            or_(log.at < at, and_(log.at == at, log.id < row_id))  # type: ignore[operator]
+        )
+    with Session(engine) as session:
+        rows = list(session.scalars(statement.limit(limit + 1)))
+        session.expunge_all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    cursor = f"{rows[-1].at.isoformat()}~{rows[-1].id}" if more and rows else None
+    return AuditPage(rows, cursor)
+
+
+def parse_cursor(text: str) -> tuple[datetime, int]:
+    """The (at, id) of an audit page cursor; ValueError if it is not one."""
+    at, sep, row_id = text.partition("~")
+    if not sep:
+        raise ValueError("not an audit page cursor")
+    moment = datetime.fromisoformat(at)
+    if moment.tzinfo is None:
+        raise ValueError("not an audit page cursor")
+    return moment, int(row_id)
