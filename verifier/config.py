@@ -28,6 +28,7 @@ from pydantic import (
 
 from verifier.durations import format_duration, parse_duration
 from verifier.errors import ConfigError
+from verifier.logs import register_secret
 from verifier.toml_locations import TomlLocations, format_path
 
 DEFAULT_LISTEN = "127.0.0.1:8750"
@@ -63,6 +64,8 @@ class ServerConfig(_Model):
     snapshot_interval: Duration = timedelta(seconds=1)
     max_snapshot_age: Duration = timedelta(minutes=5)
     fast_path: bool = True
+    log_format: Literal["auto", "json", "text"] = "auto"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator("listen")
     @classmethod
@@ -544,6 +547,24 @@ def read_secret(reference: str, config: Config) -> str:
     else:
         secret_path = config.source_path.resolve().parent / reference
     try:
-        return secret_path.read_text(encoding="utf-8").strip()
+        secret = secret_path.read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise ConfigError(f"cannot read secret file {secret_path}: {exc.strerror}") from exc
+    register_secret(secret)  # from now on, log lines show it as [redacted]
+    return secret
+
+
+def secret_references(config: Config) -> list[tuple[str, str]]:
+    """Every secret the configuration names, as (key, `*_file` reference) pairs."""
+    references = []
+    if config.github.token_file:
+        references.append(("github.token_file", config.github.token_file))
+    smtp = config.alerts.smtp
+    if smtp is not None and smtp.password_file:
+        references.append(("alerts.smtp.password_file", smtp.password_file))
+    for webhook in config.alerts.webhooks:
+        references.append((f"alerts.webhook[{webhook.label}].secret_file", webhook.secret_file))
+    for feed in config.feeds:
+        if feed.token_file:
+            references.append((f"feed[{feed.name}].token_file", feed.token_file))
+    return references

@@ -29,7 +29,7 @@ from verifier.alerts.sender import AlertSender
 from verifier.audit import AuditBuffer
 from verifier.config import Config
 from verifier.errors import ConfigError
-from verifier.inventory import sync_tools
+from verifier.inventory import SyncReport, sync_tools
 from verifier.metrics import DecisionMetrics
 from verifier.reports.schedule import run_weekly_reports
 from verifier.snapshot import Snapshot, build_snapshot
@@ -54,6 +54,7 @@ class Service:
         self.stale_feeds: list[str] = []
         self.last_refresh_ok_at: datetime | None = None
         self.store_error: str | None = None
+        self.last_poll_at: datetime | None = None  # the release watcher's last finished poll
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
@@ -169,11 +170,24 @@ class Service:
         try:
             while True:
                 reports = await asyncio.to_thread(watcher.poll)
+                self.last_poll_at = datetime.now(UTC)
                 if any(r.new or r.verified or r.rejected or r.incidents for r in reports):
                     await asyncio.to_thread(self.refresh)
                 await asyncio.sleep(interval)
         finally:
             watcher.stop()
+
+    async def reload(self, config: Config) -> SyncReport:
+        """Run on a new, validated configuration (SIGHUP): its inventory is synced first (if the
+        store cannot take it, nothing changes and the error propagates), then background work
+        restarts on it with a snapshot rebuilt from it; answers use the old snapshot meanwhile."""
+        report = await asyncio.to_thread(sync_tools, self.engine, config)
+        await self.stop()
+        self.config = config
+        self.alerts = AlertSender(config, self.engine)
+        self._weigher = None
+        await self.start_background()
+        return report
 
     async def stop(self) -> None:
         """Stop background work and flush the audit buffer."""

@@ -23,6 +23,7 @@ from verifier.api.decision import (
     render_answer,
 )
 from verifier.api.queries import DecisionBatch, Sha256, ToolName, Version, field_errors
+from verifier.api.request_id import RequestIdMiddleware
 from verifier.audit import query_audit, record_json
 from verifier.durations import parse_duration
 from verifier.errors import NotFoundError
@@ -80,6 +81,7 @@ def create_app(service: Service) -> FastDecisionRoute:
         summary="Is this exact build of this tool safe to run right now?",
         lifespan=lifespan,
     )
+    app.add_middleware(RequestIdMiddleware)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

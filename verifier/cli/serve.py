@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import logging
-import signal
 import sys
 from typing import Annotated
 
 import typer
-import uvicorn
 
-from verifier.api.app import create_app
 from verifier.cli.app import app, console, fail
 from verifier.cli.common import DEFAULT_CONFIG, ConfigOption, load, open_store
-from verifier.service import Service
+from verifier.daemon import Daemon, with_listen
+from verifier.logs import configure_logging
+from verifier.notify import Notifier
 from verifier.store.migrate import current_revision, head_revision
 
 db_app = typer.Typer(help="Manage the store's schema.", no_args_is_help=True)
@@ -27,40 +25,25 @@ def serve(
         str | None, typer.Option(help="HOST:PORT to listen on (overrides [server] listen).")
     ] = None,
 ) -> None:
-    """Run the daemon: migrate the store, sync the inventory, serve the decision API."""
-    config = load(config_path)
+    """Run the daemon: migrate the store, sync the inventory, serve the decision API.
+
+    Under systemd (Type=notify) it reports READY/STATUS/WATCHDOG/STOPPING. SIGHUP re-reads the
+    configuration (an invalid one is logged and ignored); SIGTERM drains requests, flushes the
+    audit trail and exits 0. Logs are JSON lines on stderr ([server] log_format).
+    """
     if listen:
         host, _, port = listen.rpartition(":")
         if not host or not port.isdigit():
             raise fail(f'--listen "{listen}" is not HOST:PORT')
-        config = config.model_copy(
-            update={"server": config.server.model_copy(update={"listen": listen})}
-        )
+    config = with_listen(load(config_path), listen)
+    configure_logging(config.server.log_format, config.server.log_level)
+    notifier = Notifier()
+    notifier.status("migrating the store")
     engine = open_store(config)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    console.print(
-        f"toolgate serving {len(config.tools)} tools on http://{config.server.listen} "
-        f"(store {engine.url.render_as_string(hide_password=True)})",
-        highlight=False,
-    )
-    # uvicorn drains in-flight requests on SIGTERM (the lifespan then flushes the audit buffer) and
-    # re-raises the signal afterwards; this handler turns that into exit status 0, a clean stop.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     # The audit writer thread takes the GIL in short bursts; a 0.5 ms switch interval (default
     # 5 ms) bounds how long answers on the event loop wait behind it.
     sys.setswitchinterval(0.0005)
-    uvicorn.run(
-        create_app(Service(config, engine)),
-        host=config.server.host,
-        port=config.server.port,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-        log_level="warning",
-        timeout_graceful_shutdown=10,
-    )
+    Daemon(config_path, config, engine, listen=listen, notifier=notifier).run()
 
 
 @db_app.command("upgrade")
