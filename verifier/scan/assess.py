@@ -214,10 +214,10 @@ class Assessor:
                 "download a release asset by exact version and check its digest before running",
                 ref,
             )
-        if tool is None and (ref.repo is not None or ref.kind in ("pip", "setup-version")):
+        if tool is None and (ref.repo is not None or ref.kind == "pip"):
             yield self._unknown(ref)
-        elif tool is None and ref.kind in ("go", "npm"):
-            yield self._unknown(ref, "low")
+        elif tool is None and ref.kind in ("go", "npm", "setup-version"):
+            yield self._unknown(ref, "low")  # no source toolgate could watch is known
         if ref.pin == "templated":
             yield self._unresolvable(ref)
         elif ref.pin in ("missing", "range"):

@@ -127,7 +127,7 @@ class _Extractor:
         known = SETUP_ACTIONS.get(action.subject.lower(), {})
         for key, value in pairs(inputs):
             version = scalar(value)
-            if version is None or not key.lower().endswith("version"):
+            if version is None or not (key in known or key.lower().endswith("version")):
                 continue
             if key in known:
                 subject, repo = known[key], known[key]
@@ -149,6 +149,9 @@ class _Extractor:
             )
 
     def _image(self, node: Node) -> Iterator[Reference]:
+        if id(node) in self._visited:  # a merged or aliased image: read once, at its anchor
+            return
+        self._visited.add(id(node))
         if isinstance(node, MappingNode):  # GitLab `image: {name: …}`, GitHub container/services
             entries = dict(pairs(node))
             target = entries.get("name") or entries.get("image")
