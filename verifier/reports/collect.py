@@ -106,8 +106,16 @@ def release_url(source: str, version: str) -> str | None:
 
 
 def _advisory(hit: AdvisoryHit) -> AdvisoryMatch:
+    state = "waived" if hit.waiver is not None else hit.action
     return AdvisoryMatch(
-        hit.advisory_id, hit.aliases, hit.severity, hit.action, hit.summary, hit.detail, hit.waiver
+        hit.advisory_id,
+        hit.aliases,
+        hit.severity,
+        hit.action,
+        hit.summary,
+        hit.detail,
+        hit.waiver,
+        state,
     )
 
 

@@ -273,7 +273,6 @@ def advisories_report(inventory: Inventory) -> Report:
                 "tool": v.tool,
                 "version": v.version,
                 "decision": v.decision,
-                "state": a.state,
                 **_fields(a),
             }
             for v, a in matches

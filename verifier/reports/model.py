@@ -70,10 +70,7 @@ class AdvisoryMatch:
     summary: str
     detail: str
     waiver: str | None  # the waiver that turns it into an override, described
-
-    @property
-    def state(self) -> AdvisoryState:
-        return "waived" if self.waiver is not None else self.action
+    state: AdvisoryState  # `waived` when a waiver applies, else `action`
 
 
 @dataclass(frozen=True, slots=True)
