@@ -1,0 +1,107 @@
+"""`--fix`: only verified tag refs change, each on its own line, nothing else; a second run
+changes nothing."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+from tests.scan.conftest import SETUP_022, ScanRig
+from verifier.scan.fix import apply, plan
+from verifier.scan.model import Finding, Location, PinFix, Reference, Span
+
+WORKFLOW = ".github/workflows/security.yml"
+
+
+def changed_lines(before: str, after: str) -> list[tuple[str, str]]:
+    """(removed, added) line pairs of a diff that must be line-for-line."""
+    diff = [
+        line
+        for line in difflib.unified_diff(before.splitlines(True), after.splitlines(True), n=0)
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+    removed = [line[1:] for line in diff if line.startswith("-")]
+    added = [line[1:] for line in diff if line.startswith("+")]
+    assert len(removed) == len(added)
+    return list(zip(removed, added, strict=True))
+
+
+def test_fix_pins_only_the_verified_tag(rig: ScanRig):
+    tree = rig.tree("trivy-scan")
+    path = tree / WORKFLOW
+    before = path.read_bytes()
+    code, _ = rig.run(str(tree), "--fix", "--format", "json")
+    after = path.read_bytes()
+    assert changed_lines(before.decode(), after.decode()) == [
+        (
+            "        uses: aquasecurity/setup-trivy@v0.2.2\n",
+            f"        uses: aquasecurity/setup-trivy@{SETUP_022} # v0.2.2\n",
+        )
+    ]
+    # trivy-action 0.33.1 moved and is not approved: never rewritten; findings remain
+    assert b"aquasecurity/trivy-action@0.33.1" in after
+    assert code == 1
+    # idempotent: the second run finds nothing more to fix
+    rig.run(str(tree), "--fix", "--format", "json")
+    assert path.read_bytes() == after
+
+
+def test_fix_keeps_crlf_bom_quotes_and_comments_byte_for_byte(rig: ScanRig, tmp_path: Path):
+    tree = tmp_path / "crlf"
+    workflows = tree / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    text = (
+        "\ufeffon: push\r\n"
+        "jobs:\r\n"
+        "  a:\r\n"
+        "    runs-on: ubuntu-latest  # trailing   spaces stay\r\n"
+        "    steps:\r\n"
+        "      - uses: 'aquasecurity/setup-trivy@v0.2.2'   # keep me\r\n"
+        '      - {uses: "aquasecurity/setup-trivy@v0.2.2", with: {version: v0.69.3}}\r\n'
+        "      - uses: aquasecurity/setup-trivy@v0.2.2\r\n"
+    )
+    (workflows / "w.yml").write_bytes(text.encode())
+    rig.run(str(tree), "--fix")
+    after = (workflows / "w.yml").read_bytes().decode()
+    assert after == text.replace(
+        "'aquasecurity/setup-trivy@v0.2.2'   # keep me",
+        f"'aquasecurity/setup-trivy@{SETUP_022}' # v0.2.2   # keep me",
+    ).replace(
+        "      - uses: aquasecurity/setup-trivy@v0.2.2\r\n",
+        f"      - uses: aquasecurity/setup-trivy@{SETUP_022} # v0.2.2\r\n",
+    )  # the flow mapping goes on after the value on its line: left alone
+
+
+def test_plan_refuses_a_span_that_does_not_read_as_expected():
+    text = "steps:\n  - uses: actions/checkout@v4\n"
+    start = text.index("actions/")
+    reference = Reference(
+        "action",
+        "actions/checkout",
+        "v4",
+        "tag",
+        Location("w.yml", 2, 11),
+        "actions/checkout@v4",
+        span=Span(start, start + len("actions/checkout@v4")),
+    )
+    good = Finding(
+        "unpinned-action",
+        "medium",
+        "m",
+        "f",
+        reference.location,
+        reference,
+        pin_fix=PinFix("a" * 40, "v4"),
+    )
+    assert apply(text, plan(text, [good])) == text.replace("@v4", f"@{'a' * 40} # v4")
+    wrong_tag = Finding(
+        "unpinned-action",
+        "medium",
+        "m",
+        "f",
+        reference.location,
+        reference,
+        pin_fix=PinFix("a" * 40, "v3"),
+    )
+    assert plan(text, [wrong_tag]) == []
+    assert plan("x" * len(text), [good]) == []
