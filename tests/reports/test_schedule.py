@@ -19,7 +19,7 @@ from tests.alerts.conftest import (  # noqa: F401 (fixtures)
     tls,
 )
 from verifier.cli import app
-from verifier.config import Config
+from verifier.config import Config, ReportsConfig
 from verifier.errors import ConfigError
 from verifier.inventory import sync_tools
 from verifier.reports.schedule import due_week, send_weekly_report
@@ -48,15 +48,18 @@ def weekly(write_config, tmp_path: Path, tls: Tls, mail_server, store_url: str):
 
 def test_due_from_the_scheduled_moment_to_the_end_of_its_week(weekly) -> None:
     config, _engine, _server = weekly
-    assert due_week(config, SCHEDULED - timedelta(seconds=1)) is None
-    assert due_week(config, SCHEDULED) == "2026-W48"
-    assert due_week(config, SCHEDULED + timedelta(days=6, hours=16)) == "2026-W48"
-    assert due_week(config, SCHEDULED + timedelta(days=7)) == "2026-W49"
+    wednesday = config.model_copy(update={"reports": ReportsConfig(weekly="wed 12:30")})
+    moment = SCHEDULED + timedelta(days=2, hours=12, minutes=30)
+    assert due_week(wednesday, moment - timedelta(seconds=1)) is None
+    assert due_week(wednesday, moment) == "2026-W48"
+    assert due_week(wednesday, SCHEDULED + timedelta(days=6, hours=23)) == "2026-W48"
+    assert due_week(wednesday, SCHEDULED + timedelta(days=7)) is None
+    assert due_week(config, SCHEDULED - timedelta(seconds=1)) == "2026-W47"
+    assert due_week(config.model_copy(update={"reports": ReportsConfig()}), moment) is None
 
 
 def test_sent_once_per_week_and_recipient_with_the_inventory(weekly) -> None:
     config, engine, server = weekly
-    assert send_weekly_report(engine, config, SCHEDULED - timedelta(minutes=1)).sent == ()
     outcome = send_weekly_report(engine, config, SCHEDULED + timedelta(minutes=1))
     assert (outcome.week, len(outcome.sent), outcome.unsent) == ("2026-W48", 2, ())
     assert sorted(r.envelope_to[0] for r in server.received) == [OTHER, RECIPIENT]
