@@ -73,6 +73,7 @@ class FakeGitHub:
         self.requests: list[Recorded] = []
         self.rate_remaining = 5000
         self.static: dict[str, bytes] = {}  # plain files by path, served with ETags
+        self.down = False  # an outage: every request is answered 503 while it is True
         self._injected: deque[Injected] = deque()
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -154,6 +155,12 @@ class FakeGitHub:
         )
         fake.files[(tag, name)] = data
 
+    def delete_release(self, repo: str, tag: str) -> None:
+        """Take a release down (its files go with it; the tag stays, as on GitHub)."""
+        fake = self.repo(repo)
+        fake.releases = [r for r in fake.releases if r["tag_name"] != tag]
+        fake.files = {key: data for key, data in fake.files.items() if key[0] != tag}
+
     def set_tag(self, repo: str, tag: str, commit: str, *, annotated: bool = False) -> None:
         """Create or force-move a tag (annotated tags get a fresh tag object)."""
         fake = self.repo(repo)
@@ -234,6 +241,8 @@ class FakeGitHub:
     def _answer(self, raw_path: str, request_headers: Any) -> tuple[int, dict[str, str], bytes]:
         split = urlsplit(raw_path)
         path, query = split.path, parse_qs(split.query)
+        if self.down:
+            return 503, {"Content-Type": "text/html"}, b"<html>Unicorn! 503</html>"
         if (injected := self._next_injected(path)) is not None:
             headers = {"Content-Type": "application/json; charset=utf-8", **injected.headers}
             return injected.status, headers, injected.body

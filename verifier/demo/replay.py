@@ -1,0 +1,237 @@
+"""Play a scenario against a real `toolgate serve`: change the fake upstream at each step, have
+runners ask the decision API, wait for the daemon's verdicts and alert mails, then read the
+exposure it reports and write the report files.
+
+toolgate runs on the real clock; the scenario's times are simulated and only set the pace
+(`speed` simulated seconds per real second). Reaction times are measured on the real clock.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from verifier.demo.results import Alert, Answer, DemoResult, Detection, Entry, ExposedRunner
+from verifier.demo.scenario import TRIVY_2026, Ask, Detect, Scenario, Step, commit_sha
+from verifier.demo.stack import Stack, demo_template
+from verifier.demo.world import World
+from verifier.reports import render
+from verifier.store.engine import create_store_engine
+from verifier.tokens import Scope
+from verifier.versioning import canonical_version
+
+OBSERVER = "demo-observer"  # a read token: watching verdicts must not look like fetching
+DETECT_TIMEOUT = 30.0
+ALERT_TIMEOUT = 20.0
+STRAGGLERS = 0.6  # seconds to wait for more alert mails after the expected ones arrived
+REPORTS = (("exposure", "md"), ("exposure", "json"), ("inventory", "html"), ("audit", "csv"))
+
+
+class Replay:
+    """The runners and the observer of one scenario on one started stack."""
+
+    def __init__(self, stack: Stack, world: World, scenario: Scenario) -> None:
+        self.stack = stack
+        self.world = world
+        self.scenario = scenario
+        teams = sorted(
+            {ask.team for step in scenario.steps for ask in (*step.asks, *step.first_sight)}
+        )
+        scopes = {team: {Scope.CHECK} for team in teams} | {OBSERVER: {Scope.READ}}
+        self.tokens = stack.tokens(scopes)
+        self.client = httpx.Client(base_url=stack.daemon.url, timeout=10)
+        self._jobs = 0
+
+    def close(self) -> None:
+        self.client.close()
+
+    # ---- observing the daemon --------------------------------------------------------------
+
+    def verdict(self, tool: str, version: str) -> dict[str, Any] | None:
+        """toolgate's current decision on a known version (from `/v1/tools/{name}`)."""
+        response = self.client.get(
+            f"/v1/tools/{tool}", headers={"Authorization": f"Bearer {self.tokens[OBSERVER]}"}
+        )
+        response.raise_for_status()
+        wanted = canonical_version(version)
+        for known in response.json().get("versions", []):
+            if canonical_version(known["version"]) == wanted:
+                return known
+        return None
+
+    def wait_for(self, detect: Detect, since: float) -> Detection:
+        deadline = time.monotonic() + DETECT_TIMEOUT
+        while True:
+            known = self.verdict(detect.tool, detect.version)
+            codes = [reason["code"] for reason in known["reasons"]] if known else []
+            if detect.code in codes or (
+                detect.code == "allow" and known and known["decision"] == "allow"
+            ):
+                return Detection(
+                    detect, time.monotonic() - since, known["decision"] if known else None
+                )
+            if time.monotonic() > deadline:
+                return Detection(detect, None, known["decision"] if known else None)
+            time.sleep(0.05)
+
+    def settle(self) -> list[Detection]:
+        """Wait until the daemon's first poll has verified what the timeline starts from."""
+        start = time.monotonic()
+        return [
+            self.wait_for(Detect(tool, version, "allow"), start)
+            for tool, version in self.scenario.settled
+        ]
+
+    # ---- runners ------------------------------------------------------------------------------
+
+    def ask(self, ask: Ask, since: float, *, first_sight: bool = False) -> Answer:
+        version = commit_sha(ask.commit) if ask.commit else ask.version
+        params = {"tool": ask.tool, "version": version}
+        if ask.asset:
+            params["asset"] = self.world.asset_name(ask.asset, version)
+            params["sha256"] = self.world.digest(ask.asset, version)
+        self._jobs += 1
+        headers = {
+            "Authorization": f"Bearer {self.tokens[ask.team]}",
+            "X-Toolgate-Runner": ask.runner,
+            "X-Toolgate-Job": f"https://ci.example.org/{ask.team}/jobs/{self._jobs}",
+        }
+        response = self.client.get("/v1/decision", params=params, headers=headers)
+        seconds = time.monotonic() - since
+        response.raise_for_status()
+        body = response.json()
+        codes = tuple(reason["code"] for reason in body["reasons"])
+        would_deny = body["decision"] == "warn" and any(c != "advisory" for c in codes)
+        return Answer(ask, version, body["decision"], codes, would_deny, first_sight, seconds)
+
+    # ---- one step -----------------------------------------------------------------------------
+
+    def play(self, step: Step) -> Entry:
+        mail_before = len(self.stack.mailbox.mail)
+        entry = Entry(step, datetime.now(UTC))
+        since = time.monotonic()
+        for action in step.actions:
+            self.world.apply(action)
+        entry.answers += [self.ask(ask, since, first_sight=True) for ask in step.first_sight]
+        entry.detections += [self.wait_for(detect, since) for detect in step.detect]
+        entry.answers += [self.ask(ask, since) for ask in step.asks]
+        if step.alerts:
+            mail = self.stack.mailbox.wait_for(
+                *step.alerts, timeout=ALERT_TIMEOUT, start=mail_before
+            )
+            subjects = [m.subject for m in mail]
+            entry.missing_alerts = [n for n in step.alerts if not any(n in s for s in subjects)]
+            time.sleep(STRAGGLERS)
+        by_subject: dict[str, Alert] = {}
+        for mail in self.stack.mailbox.mail[mail_before:]:
+            seen = by_subject.get(mail.subject)
+            recipients = (seen.recipients if seen else ()) + mail.recipients
+            by_subject[mail.subject] = Alert(
+                mail.subject, recipients, seen.path if seen else mail.path
+            )
+        entry.alerts = list(by_subject.values())
+        return entry
+
+    # ---- after the timeline -------------------------------------------------------------------
+
+    def exposure(self, tool: str, version: str) -> list[ExposedRunner]:
+        """The daemon's exposure report of `tool version`, one line per runner (its jobs merged)."""
+        response = self.client.get(
+            "/v1/exposure",
+            params={"tool": tool, "version": version},
+            headers={"Authorization": f"Bearer {self.tokens[OBSERVER]}"},
+        )
+        response.raise_for_status()
+        merged: dict[tuple[str, str], ExposedRunner] = {}
+        for r in response.json()["runners"]:
+            first = datetime.fromisoformat(r["first_fetch"]).astimezone(UTC)
+            last = datetime.fromisoformat(r["last_fetch"]).astimezone(UTC)
+            key = (r["token_name"], r["runner"] or "")
+            if (seen := merged.get(key)) is not None:
+                first, last = min(first, seen.first_fetch), max(last, seen.last_fetch)
+            fetches = r["fetches"] + (seen.fetches if seen else 0)
+            merged[key] = ExposedRunner(key[0], key[1], first, last, fetches)
+        return sorted(merged.values(), key=lambda runner: (runner.first_fetch, runner.runner))
+
+
+def run_demo(
+    directory: Path,
+    *,
+    speed: float,
+    scenario: Scenario = TRIVY_2026,
+    on_entry: Callable[[Entry], None] | None = None,
+    on_status: Callable[[str], None] | None = None,
+) -> DemoResult:
+    """Replay `scenario` in `directory` (which keeps the configuration, the store, the mails,
+    the daemon's log, `timeline.json` and the reports) and judge it."""
+    status = on_status or (lambda _message: None)
+    started = time.monotonic()
+    result = DemoResult(scenario)
+    stack = Stack(directory).start()
+    try:
+        world = World(stack.github, stack.feeds, stack.authority)
+        status("building upstream: signed trivy releases, action tags, the demo signing authority")
+        for action in scenario.prelude:
+            world.apply(action)
+        stack.configure(demo_template())
+        replay = Replay(stack, world, scenario)
+        try:
+            status("starting toolgate serve (first poll verifies what is upstream)")
+            stack.daemon.start()
+            for detection in replay.settle():
+                if detection.seconds is None:
+                    d = detection.detect
+                    result.problems.append(
+                        f"{d.tool} {d.version} was not allowed after the first poll"
+                    )
+            origin, real_origin = scenario.steps[0].at, time.monotonic()
+            for step in scenario.steps:
+                due = real_origin + (step.at - origin).total_seconds() / speed
+                time.sleep(max(0.0, due - time.monotonic()))
+                entry = replay.play(step)
+                result.entries.append(entry)
+                if on_entry:
+                    on_entry(entry)
+            status("reading the exposure report")
+            time.sleep(0.3)  # the daemon writes its audit trail every 100 ms
+            for tool, version in scenario.exposed:
+                result.exposure[(tool, version)] = replay.exposure(tool, version)
+        finally:
+            replay.close()
+            stack.daemon.stop()
+        result.files += write_reports(stack, directory / "reports")
+        timeline = directory / "timeline.json"
+        timeline.write_text(json.dumps([e.to_dict() for e in result.entries], indent=1) + "\n")
+        result.files += [
+            timeline,
+            stack.config_path,
+            *(m.path for m in stack.mailbox.mail if m.path),
+        ]
+    finally:
+        stack.stop()
+    result.seconds = time.monotonic() - started
+    result.check()
+    return result
+
+
+def write_reports(stack: Stack, directory: Path) -> list[Path]:
+    """toolgate's own reports of the store as the replay left it."""
+    assert stack.config is not None
+    directory.mkdir(parents=True, exist_ok=True)
+    engine = create_store_engine(stack.config.store_url)
+    written = []
+    try:
+        now = datetime.now(UTC)
+        for kind, fmt in REPORTS:
+            path = directory / f"{kind}.{fmt}"
+            path.write_bytes(render(kind, fmt, engine, stack.config, now))
+            written.append(path)
+    finally:
+        engine.dispose()
+    return written
