@@ -93,7 +93,11 @@ class Snapshot:
     def _advisories(self, tool: ToolFacts | None, version: str) -> tuple[AdvisoryHit, ...]:
         if tool is None or self.weigher is None:
             return ()
-        return self.weigher.hits(tool, version, self.now)
+        # An action asked for by full commit SHA is weighed as the tag it was released under
+        # (a SHA is no version an advisory range can name).
+        key = tool.by_commit.get(version.lower())
+        release = tool.releases.get(key) if key is not None else None
+        return self.weigher.hits(tool, release.version if release else version, self.now)
 
     def expired(self, now: datetime) -> bool:
         return self.valid_until is not None and now >= self.valid_until
