@@ -73,7 +73,7 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
 
 
 @pytest.fixture
-def populated(rig: Callable[..., Rig]) -> Populated:
+def populated(rig: Callable[..., Rig]) -> Populated:  # noqa: F811 - the fixture imported above
     r = rig(rfc8785_tool(), advisories=True)
     config = r.server.config.source_path
     r.github.add_commit(REPO, SOURCE_COMMIT)

@@ -21,6 +21,7 @@ from advisories import feed_states
 from verifier.advisory_feeds import stale_feeds
 from verifier.alerts.outbox import count_by_status, incident_exposure
 from verifier.config import Config
+from verifier.durations import format_duration
 from verifier.exposure import Exposure
 from verifier.incidents import list_incidents
 from verifier.inventory_view import known_versions
@@ -289,7 +290,7 @@ def tool_page(engine: Engine, config: Config, snapshot: Snapshot, name: str) -> 
         kind=tool_config.kind if tool_config else None,
         mode=facts.mode,
         approved=tuple(facts.approved.entries),
-        cooldown=str(facts.cooldown),
+        cooldown=format_duration(facts.cooldown),
         newest_allowed=snapshot.newest.get(name),
         versions=versions,
         overrides=overrides,
