@@ -64,6 +64,7 @@ class ServerConfig(_Model):
     snapshot_interval: Duration = timedelta(seconds=1)
     max_snapshot_age: Duration = timedelta(minutes=5)
     fast_path: bool = True
+    lease: Duration = timedelta(minutes=2)
     log_format: Literal["auto", "json", "text"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
@@ -73,6 +74,13 @@ class ServerConfig(_Model):
         host, sep, port = value.rpartition(":")
         if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError(f'"{value}" is not HOST:PORT (e.g. "127.0.0.1:8750")')
+        return value
+
+    @field_validator("lease")
+    @classmethod
+    def _check_lease(cls, value: timedelta) -> timedelta:
+        if value < timedelta(seconds=1):
+            raise ValueError("a lease shorter than 1s would be renewed more than it is used")
         return value
 
     @property
@@ -445,7 +453,6 @@ class Config(_Model):
         if self.reports.weekly and not (self.reports.to or self.alerts.routes):
             raise ValueError("[reports] weekly needs recipients: set `to` or an [[alerts.route]]")
         return self
-
 
     @property
     def store_url(self) -> str:

@@ -14,11 +14,13 @@ from enum import StrEnum
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlmodel import Session
 
-from verifier.alerts.outbox import enqueue_alert
+from verifier.alerts.outbox import enqueue_alert, insert_ignore
 from verifier.store.models import IncidentRow
+
+_INCIDENT = IncidentRow.__table__  # type: ignore[attr-defined]
 
 
 class IncidentKind(StrEnum):
@@ -67,32 +69,60 @@ def record_incident(
     detail: dict[str, Any],
     dedupe_key: str,
 ) -> IncidentChange:
-    """Insert or update the incident named `dedupe_key` in the caller's transaction."""
+    """Insert or update the incident named `dedupe_key` in the caller's transaction.
+
+    Safe against replicas recording the same incident at the same moment: the insert is
+    INSERT … ON CONFLICT DO NOTHING and the update is conditional on the state differing (on
+    PostgreSQL it waits for the other's commit and re-checks), so exactly one of them records
+    the new state and enqueues its alert; the others find it `unchanged`.
+    """
     fingerprint = _fingerprint(severity, summary, detail)
-    row = session.scalars(select(IncidentRow).where(IncidentRow.dedupe_key == dedupe_key)).first()
+    detail_json = orjson.dumps(detail, option=orjson.OPT_SORT_KEYS).decode()
+    columns = _INCIDENT.c
+    by_key = select(IncidentRow).where(IncidentRow.dedupe_key == dedupe_key)
+    row = session.scalars(by_key).first()
+    if row is not None and row.fingerprint == fingerprint and row.resolved_at is None:
+        return IncidentChange(row, "unchanged")  # the usual case: read only
+    incident_id, outcome = None, "new"
     if row is None:
-        row = IncidentRow(
+        new = IncidentRow(
             dedupe_key=dedupe_key,
             kind=kind,
             tool=tool,
             version=version,
             severity=severity,
             summary=summary,
-            detail_json=orjson.dumps(detail, option=orjson.OPT_SORT_KEYS).decode(),
+            detail_json=detail_json,
             fingerprint=fingerprint,
         )
-        session.add(row)
-        session.flush()
-        enqueue_alert(session, row)
-        return IncidentChange(row, "new")
-    if row.fingerprint == fingerprint and row.resolved_at is None:
+        dialect = session.get_bind().dialect.name
+        values = new.model_dump(exclude={"id"})
+        incident_id = session.scalar(
+            insert_ignore(dialect, _INCIDENT, [values]).returning(columns.id)
+        )
+    if incident_id is None:  # it exists (perhaps just added by another replica)
+        outcome = "changed"
+        incident_id = session.scalar(
+            update(_INCIDENT)
+            .where(
+                columns.dedupe_key == dedupe_key,
+                or_(columns.fingerprint != fingerprint, columns.resolved_at.is_not(None)),
+            )
+            .values(
+                severity=severity,
+                summary=summary,
+                detail_json=detail_json,
+                fingerprint=fingerprint,
+                updated_at=datetime.now(UTC),
+                resolved_at=None,
+            )
+            .returning(columns.id)
+        )
+    row = session.scalars(by_key.execution_options(populate_existing=True)).one()
+    if incident_id is None:  # another replica recorded this very state first
         return IncidentChange(row, "unchanged")
-    row.severity, row.summary, row.fingerprint = severity, summary, fingerprint
-    row.detail_json = orjson.dumps(detail, option=orjson.OPT_SORT_KEYS).decode()
-    row.updated_at, row.resolved_at = datetime.now(UTC), None
-    session.flush()
     enqueue_alert(session, row)
-    return IncidentChange(row, "changed")
+    return IncidentChange(row, outcome)
 
 
 def resolve_incident(session: Session, dedupe_key: str) -> bool:

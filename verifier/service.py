@@ -6,13 +6,14 @@ The API reads `snapshot_at(now)` on every request; background tasks keep it curr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 from datetime import UTC, datetime
 
 import httpx
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from advisories import feed_states
 from verifier.advisory_feeds import (
@@ -30,10 +31,11 @@ from verifier.audit import AuditBuffer
 from verifier.config import Config
 from verifier.errors import ConfigError
 from verifier.inventory import SyncReport, sync_tools
+from verifier.leases import Leaser
 from verifier.metrics import DecisionMetrics
 from verifier.reports.schedule import run_weekly_reports
 from verifier.snapshot import Snapshot, build_snapshot
-from verifier.store.revision import read_revision
+from verifier.store.revision import RevisionListener, read_revision
 from verifier.watcher import Watcher
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,7 @@ class Service:
         self.audit = AuditBuffer(engine, config.audit.buffer_limit, durable=config.audit.durable)
         self.metrics = DecisionMetrics()
         self.alerts = AlertSender(config, engine)
+        self.leaser = Leaser(engine, config.server.lease)  # this replica's background work
         self._snapshot: Snapshot | None = None
         self._weigher: tuple[int, AdvisoryWeigher] | None = None
         self.stale_feeds: list[str] = []
@@ -86,7 +89,10 @@ class Service:
 
     def start_sync(self) -> None:
         """Sync the inventory from the configuration and build the first snapshot."""
-        sync_tools(self.engine, self.config)
+        try:
+            sync_tools(self.engine, self.config)
+        except IntegrityError:  # another replica, starting at the same moment, added them first
+            sync_tools(self.engine, self.config)
         self._snapshot = build_snapshot(self.engine, self.config, self._current_weigher())
         gc.collect()
         gc.freeze()  # the long-lived heap (modules, app, first snapshot) leaves the GC's full scans
@@ -114,14 +120,30 @@ class Service:
         return swapped
 
     async def _refresh_loop(self) -> None:
+        """Refresh every `snapshot_interval`, and at once when PostgreSQL notifies a new revision
+        (a fact written by any replica); polling stays as the fallback while the listener is
+        disconnected."""
         interval = self.config.server.snapshot_interval.total_seconds()
-        while True:
-            await asyncio.sleep(interval)
-            await asyncio.to_thread(self.refresh)
+        wake = asyncio.Event()
+        listener = None
+        if self.engine.dialect.name == "postgresql":
+            loop = asyncio.get_running_loop()
+            listener = RevisionListener(self.engine, lambda: loop.call_soon_threadsafe(wake.set))
+            listener.start()
+        try:
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), interval)
+                wake.clear()
+                await asyncio.to_thread(self.refresh)
+        finally:
+            if listener is not None:
+                listener.stop()
 
     async def start_background(self) -> None:
         """Start the snapshot refresher, the audit flusher and the alert sender."""
         await asyncio.to_thread(self.start_sync)
+        self.leaser.lease = self.config.server.lease  # a reload may have changed it
         flush_interval = self.config.audit.flush_interval.total_seconds()
         self._tasks = [
             asyncio.create_task(self._refresh_loop(), name="snapshot-refresh"),
@@ -137,43 +159,55 @@ class Service:
             self._tasks.append(asyncio.create_task(weekly, name="weekly-report"))
 
     def sync_due_feeds(self, client: httpx.Client) -> None:
-        """Sync the feeds whose interval has passed; record an incident for each stale feed."""
-        now = datetime.now(UTC)
-        due = due_feeds(self.engine, self.config, now)
-        if due:
-            for outcome in sync_feeds(self.engine, self.config, client, names=due):
-                if outcome.error:
-                    log.warning("advisory feed %s failed: %s", outcome.feed, outcome.error)
+        """Sync the feeds whose interval has passed and that no other replica is syncing (each
+        under a lease: one sync per feed interval across replicas); record an incident for each
+        stale feed."""
+        intervals = {feed.name: feed.interval for feed in self.config.feeds}
+        synced = False
+        for name in due_feeds(self.engine, self.config, datetime.now(UTC)):
+            with self.leaser.hold(f"feed:{name}", intervals[name]) as mine:
+                if not mine:
+                    continue
+                for outcome in sync_feeds(self.engine, self.config, client, names=[name]):
+                    if outcome.error:
+                        log.warning("advisory feed %s failed: %s", outcome.feed, outcome.error)
+                synced = True
+        if synced:
             self.refresh()
         self.stale_feeds = stale_feeds(feed_states(self.engine), self.config, datetime.now(UTC))
         if self.stale_feeds:
             record_stale_feeds(self.engine, self.config, self.stale_feeds)
 
     async def _feeds_loop(self) -> None:
-        """Check every `FEED_CHECK_SECONDS` which feeds are due, and sync them."""
+        """Check which feeds are due every `FEED_CHECK_SECONDS` (or half a lease, if shorter:
+        a crashed replica's sync is taken over soon after its lease runs out), and sync them."""
+        check = min(FEED_CHECK_SECONDS, self.config.server.lease.total_seconds() / 2)
         with advisory_client(self.config) as client:
             while True:
                 try:
                     await asyncio.to_thread(self.sync_due_feeds, client)
                 except SQLAlchemyError as exc:
                     log.error("advisory sync skipped, store unreachable: %s", exc)
-                await asyncio.sleep(FEED_CHECK_SECONDS)
+                await asyncio.sleep(check)
 
     async def _watch_loop(self) -> None:
-        """Poll upstream releases at start and then every `[github] poll_interval`."""
-        interval = self.config.github.poll_interval.total_seconds()
+        """Poll each tool at start and then every `[github] poll_interval`, counting polls by
+        any replica (leases); due tools are looked for every half interval or half lease, so
+        a crashed replica's polls are taken over soon after its lease runs out."""
+        interval, lease = self.config.github.poll_interval, self.config.server.lease
+        tick = min(interval, lease).total_seconds() / 2
         try:
-            watcher = Watcher(self.config, self.engine)
+            watcher = Watcher(self.config, self.engine, leaser=self.leaser)
         except ConfigError as exc:  # e.g. an unreadable token file: serve on, say why
             log.error("release watcher not started: %s", exc)
             return
         try:
             while True:
-                reports = await asyncio.to_thread(watcher.poll)
+                reports = await asyncio.to_thread(lambda: watcher.poll(due_only=True))
                 self.last_poll_at = datetime.now(UTC)
                 if any(r.new or r.verified or r.rejected or r.incidents for r in reports):
                     await asyncio.to_thread(self.refresh)
-                await asyncio.sleep(interval)
+                await asyncio.sleep(tick)
         finally:
             watcher.stop()
 
@@ -190,9 +224,13 @@ class Service:
         return report
 
     async def stop(self) -> None:
-        """Stop background work and flush the audit buffer."""
+        """Stop background work, give back its leases and flush the audit buffer."""
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        try:  # other replicas take our polls and syncs over at once instead of at expiry
+            await asyncio.to_thread(self.leaser.release_all)
+        except SQLAlchemyError as exc:
+            log.warning("leases not given back (they run out by themselves): %s", exc)
         await self.audit.flush()

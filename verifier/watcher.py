@@ -11,7 +11,6 @@ allowed when asked for by digest or commit.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 from collections.abc import Callable, Iterable
@@ -22,13 +21,14 @@ from typing import Any, TypeVar
 
 import httpx
 import orjson
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from verifier.config import Config, ToolConfig
 from verifier.errors import NotFoundError
 from verifier.incidents import IncidentKind, Severity, record_incident
+from verifier.leases import Leaser
 from verifier.policy import Reason
 from verifier.release_verifier import MAX_ASSET_BYTES, ReleaseVerifier, Verdict, utc_iso
 from verifier.sources.errors import SourceError
@@ -59,44 +59,6 @@ WATCHER = "watcher"
 UPLOAD_GRACE = timedelta(hours=1)
 
 
-def lease_key(tool: str) -> int:
-    """The PostgreSQL advisory lock key of a tool's watch (a signed 64-bit integer)."""
-    digest = hashlib.sha256(f"toolgate.watch:{tool}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
-
-
-class _Leases:
-    """Per-tool advisory locks on one dedicated PostgreSQL connection, so replicas sharing a
-    store never poll the same upstream at once. SQLite serves one process: nothing to lease."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._lock = threading.Lock()
-        self._connection: Connection | None = None
-        if engine.dialect.name == "postgresql":
-            connection = engine.connect()
-            self._connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-
-    def take(self, tool: str) -> bool:
-        if self._connection is None:
-            return True
-        with self._lock:
-            query = select(func.pg_try_advisory_lock(lease_key(tool)))
-            return bool(self._connection.execute(query).scalar())
-
-    def give(self, tool: str) -> None:
-        if self._connection is None:
-            return
-        try:
-            with self._lock:
-                self._connection.execute(select(func.pg_advisory_unlock(lease_key(tool))))
-        except SQLAlchemyError as exc:  # the lock goes with the connection anyway
-            log.warning("%s: cannot release the watch lease: %s", tool, exc)
-
-    def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-
-
 @dataclass
 class ToolReport:
     """What one poll of one tool did."""
@@ -108,7 +70,7 @@ class ToolReport:
     incidents: list[str] = field(default_factory=list)
     unchanged: bool = False
     error: str | None = None
-    elsewhere: bool = False  # another replica was polling this tool: skipped
+    elsewhere: bool = False  # skipped: another replica holds its poll (or it is not due yet)
 
     @property
     def problem(self) -> bool:
@@ -139,9 +101,11 @@ class Watcher:
         workers: int = 16,
         max_asset_bytes: int = MAX_ASSET_BYTES,
         upload_grace: timedelta = UPLOAD_GRACE,
+        leaser: Leaser | None = None,
     ) -> None:
         self.config = config
         self.engine = engine
+        self.leaser = leaser or Leaser(engine, config.server.lease)
         self._own_client = client is None
         self.client = client or make_client(config)
         self.github = github or GitHub(self.client, config.github.api_url)
@@ -185,39 +149,37 @@ class Watcher:
         self,
         tools: list[ToolConfig] | None = None,
         on_done: Callable[[ToolReport], None] | None = None,
+        *,
+        due_only: bool = False,
     ) -> list[ToolReport]:
-        """Poll `tools` (default: every watched tool) concurrently; reports in completion order."""
+        """Poll `tools` (default: every watched tool) concurrently; reports in completion order.
+
+        Each tool's poll is leased, so replicas sharing a store never poll one upstream at once:
+        a tool another replica is polling is skipped (`elsewhere`). With `due_only` (the daemon)
+        a tool is also skipped until `[github] poll_interval` after its last poll by any replica.
+        """
         reports: list[ToolReport] = []
         chosen = tools or self.tools()
         with self._polling, ThreadPoolExecutor(self.workers, thread_name_prefix="watch") as pool:
-            try:
-                leases = _Leases(self.engine)
-            except SQLAlchemyError as exc:
-                error = f"store error: {str(exc).splitlines()[0]}"
-                return [ToolReport(tool.name, error=error) for tool in chosen]
-            try:
-                futures = [pool.submit(self._leased_poll, leases, tool) for tool in chosen]
-                for future in as_completed(futures):
-                    report = future.result()
-                    reports.append(report)
-                    if on_done is not None:
-                        on_done(report)
-            finally:
-                leases.close()
+            futures = [pool.submit(self._leased_poll, tool, due_only) for tool in chosen]
+            for future in as_completed(futures):
+                report = future.result()
+                reports.append(report)
+                if on_done is not None:
+                    on_done(report)
             if self._stopping.is_set():
                 self.close()
         return reports
 
-    def _leased_poll(self, leases: _Leases, tool: ToolConfig) -> ToolReport:
+    def _leased_poll(self, tool: ToolConfig, due_only: bool) -> ToolReport:
+        if self._stopping.is_set():
+            return ToolReport(tool.name, error="the watcher is stopping")
+        interval = self.config.github.poll_interval
         try:
-            if not leases.take(tool.name):
-                return ToolReport(tool.name, elsewhere=True)
+            with self.leaser.hold(f"watch:{tool.name}", interval, force=not due_only) as mine:
+                return self.poll_tool(tool) if mine else ToolReport(tool.name, elsewhere=True)
         except SQLAlchemyError as exc:
             return ToolReport(tool.name, error=f"store error: {str(exc).splitlines()[0]}")
-        try:
-            return self.poll_tool(tool)
-        finally:
-            leases.give(tool.name)
 
     def poll_tool(self, tool: ToolConfig) -> ToolReport:
         """Poll one tool; upstream and store failures end in `report.error`, never raise."""

@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-import pytest
-from sqlalchemy import func
 from sqlmodel import Session, select
 
 from tests.watcher.conftest import ASSET, REPO, SOURCE_COMMIT, WHEEL, codes, rfc8785_tool
 from tests.watcher.conftest import signed_release_files as files
+from verifier.leases import Leaser
 from verifier.store.models import HttpCacheRow, ReleaseRow
-from verifier.watcher import lease_key
 
 
 def releases(rig) -> list[ReleaseRow]:
@@ -147,17 +145,12 @@ def test_files_still_missing_after_the_grace_period_are_judged_without_them(rig)
     assert codes(r.decide("rfc8785", "0.1.2")) == ["unsigned"]
 
 
-# Leases exist for replicas sharing PostgreSQL; a SQLite store serves one process.
-@pytest.mark.parametrize(
-    "store_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
-)
-def test_a_tool_another_replica_is_polling_is_skipped(rig, store_url):
-    assert store_url.startswith("postgresql")
+def test_a_tool_another_replica_is_polling_is_skipped(rig):
     r = start(rig)
     r.github.add_release(REPO, "v0.1.2", files())
-    with r.server.engine.connect() as other_replica:
-        other_replica.execute(select(func.pg_advisory_lock(lease_key("rfc8785"))))
+    other_replica = Leaser(r.server.engine, timedelta(minutes=2))
+    with other_replica.hold("watch:rfc8785", timedelta(minutes=15)) as held:
+        assert held
         report = r.poll("rfc8785")["rfc8785"]
         assert report.elsewhere and not report.new and r.github.api_requests() == []
-        other_replica.execute(select(func.pg_advisory_unlock(lease_key("rfc8785"))))
     assert r.poll("rfc8785")["rfc8785"].verified == ["v0.1.2"]

@@ -108,7 +108,7 @@ def enqueue_new_exposure(engine: Engine) -> int:
     if news:
         with engine.begin() as connection:
             values = [row.model_dump(exclude={"id"}) for row in news]
-            connection.execute(_insert_ignore(connection.dialect.name, _ALERT, values))
+            connection.execute(insert_ignore(connection.dialect.name, _ALERT, values))
     return len(news)
 
 
@@ -134,7 +134,7 @@ def route_alerts(engine: Engine, plan: Plan, now: datetime, limit: int = 500) ->
     columns = _ALERT.c
     with engine.begin() as connection:
         if rows:
-            connection.execute(_insert_ignore(connection.dialect.name, _DELIVERY, rows))
+            connection.execute(insert_ignore(connection.dialect.name, _DELIVERY, rows))
         connection.execute(
             update(_ALERT)
             .where(columns.id.in_([alert.id for alert in alerts]), columns.routed_at.is_(None))
@@ -162,7 +162,7 @@ def _delivery(alert: AlertRow, target: Target, action: str, now: datetime) -> di
     }
 
 
-def _insert_ignore(dialect: str, table: Any, rows: list[dict[str, Any]]) -> Any:
+def insert_ignore(dialect: str, table: Any, rows: list[dict[str, Any]]) -> Any:
     """INSERT … ON CONFLICT (dedupe_key) DO NOTHING: what another replica added stays once."""
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     return insert(table).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
@@ -191,7 +191,11 @@ def claim(engine: Engine, token: str, now: datetime, lease: timedelta, limit: in
     due = select(columns.id).where(_claimable(now)).order_by(columns.due_at, columns.id)
     due = due.limit(limit)
     if engine.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
+        # A materialized CTE runs once: as an IN (sub-select), the planner may re-run the
+        # sub-select per row of a semi-join, locking (and claiming) every due row, not `limit`.
+        due = select(
+            due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED").c.id
+        )
     with Session(engine) as session:
         # Look before taking the write lock: an idle sender must not take SQLite's write lock
         # every pass (a writer there makes other connections' read-then-write transactions fail).

@@ -1,16 +1,26 @@
 """The store revision: one counter bumped in the same transaction as every change of facts.
 
-Replicas compare it with their snapshot's revision to know when to rebuild.
+Replicas compare it with their snapshot's revision to know when to rebuild. On PostgreSQL a bump
+also sends `NOTIFY toolgate_revision` (delivered when the transaction commits), so replicas
+listening with `RevisionListener` rebuild at once instead of at their next poll.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, select, update
+import logging
+import threading
+from collections.abc import Callable
+
+import psycopg
+from sqlalchemy import Connection, Engine, select, text, update
 from sqlmodel import Session
 
 from verifier.store.models import StoreStateRow
 
+log = logging.getLogger(__name__)
+
 _REVISION = StoreStateRow.__table__.c  # type: ignore[attr-defined]
+CHANNEL = "toolgate_revision"
 
 
 def bump_revision(session: Session, *, advisories: bool = False) -> None:
@@ -19,9 +29,71 @@ def bump_revision(session: Session, *, advisories: bool = False) -> None:
     session.execute(
         update(StoreStateRow).where(_REVISION.key.in_(keys)).values(value=_REVISION.value + 1)
     )
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"NOTIFY {CHANNEL}"))
 
 
 def read_revision(connection: Connection | Session, key: str = "revision") -> int:
     """The current store revision (or the counter named `key`: "advisories")."""
     value = connection.execute(select(_REVISION.value).where(_REVISION.key == key)).scalar()
     return int(value or 0)
+
+
+class RevisionListener:
+    """A thread that LISTENs for revision bumps on its own PostgreSQL connection and calls
+    `on_change` for each (and after every (re)connection, for bumps it may have missed).
+
+    A lost connection is retried with backoff (0.5 s doubling to `max_backoff`); meanwhile the
+    caller's polling keeps snapshots current, only slower.
+    """
+
+    def __init__(
+        self, engine: Engine, on_change: Callable[[], None], *, max_backoff: float = 30.0
+    ) -> None:
+        self._conninfo = engine.url.set(drivername="postgresql").render_as_string(
+            hide_password=False
+        )
+        self._on_change = on_change
+        self._max_backoff = max_backoff
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="revision-listener", daemon=True)
+        self.connected = threading.Event()
+
+    def start(self) -> RevisionListener:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop listening (within a second; the thread is a daemon and never holds up exit)."""
+        self._stopping.set()
+
+    def _run(self) -> None:
+        backoff = 0.5
+        while not self._stopping.is_set():
+            try:
+                self._listen()
+                backoff = 0.5
+            except psycopg.Error as exc:
+                self.connected.clear()
+                message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                log.warning("revision listener: %s; polling until it reconnects", message)
+                self._stopping.wait(backoff)
+                backoff = min(backoff * 2, self._max_backoff)
+
+    def _listen(self) -> None:
+        with psycopg.connect(
+            self._conninfo,
+            autocommit=True,
+            connect_timeout=5,
+            keepalives=1,
+            keepalives_idle=30,
+            keepalives_interval=10,
+            keepalives_count=3,
+        ) as connection:
+            connection.execute(f"LISTEN {CHANNEL}")
+            self.connected.set()
+            self._on_change()
+            while not self._stopping.is_set():
+                # The generator ends after a second without news, to look at the stop flag.
+                for _ in connection.notifies(timeout=1.0):
+                    self._on_change()
