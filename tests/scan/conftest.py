@@ -189,6 +189,13 @@ def fake_github() -> Iterator[FakeGitHub]:
     github.set_tag("actions/setup-go", "v5.1.0", SETUP_GO_V510, annotated=True)
     github.set_tag("docker/login-action", "v3.3.0", LOGIN_V330)
     github.set_tag("docker/build-push-action", "v6.9.0", BUILD_PUSH_V690_REAL)
+    for repo, commit in (
+        ("actions/setup-go", SETUP_GO_V510),
+        ("docker/login-action", LOGIN_V330),
+        ("docker/build-push-action", BUILD_PUSH_V690_REAL),
+    ):
+        github.add_commit(repo, commit)
+    # BUILD_PUSH_V690 (what security.yml pins) is no commit of docker/build-push-action
     yield github
     github.stop()
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from tests.scan.conftest import ScanRig
+from tests.scan.conftest import BUILD_PUSH_V690, LOGIN_V330, ScanRig
 
 NOT_CHECKED = 3
 UNPINNED_REPOS = ("docker/login-action", "docker/build-push-action")
@@ -20,11 +20,25 @@ def test_recorded_pins_first_then_the_api_once_per_repository(rig: ScanRig):
     tree = rig.tree("trivy-scan")
     code, report = rig.json(str(tree))
     assert code == 1
-    assert rules_at(report, "docker/build-push-action") == ["sha-comment-mismatch", "unknown-tool"]
+    # the pinned commit is not v6.9.0's, and not a commit of the repository at all
+    assert rules_at(report, "docker/build-push-action") == [
+        "impostor-commit",
+        "sha-comment-mismatch",
+        "unknown-tool",
+    ]
     assert rules_at(report, "docker/login-action") == ["unknown-tool"]
-    asked = [r.path.split("?")[0] for r in rig.github.api_requests()]
-    assert sorted(asked) == sorted(f"/repos/{r}/git/matching-refs/tags" for r in UNPINNED_REPOS)
-    # actions/checkout's comment was checked against toolgate's own pin: GitHub was not asked
+    asked = sorted(r.path.split("?")[0] for r in rig.github.api_requests())
+    expected = []
+    for repo, commit in ((UNPINNED_REPOS[0], LOGIN_V330), (UNPINNED_REPOS[1], BUILD_PUSH_V690)):
+        expected += [
+            f"/repos/{repo}",  # its default branch
+            f"/repos/{repo}/branches/main",  # the compare said 404: does the branch exist?
+            f"/repos/{repo}/compare/main...{commit}",
+            f"/repos/{repo}/git/matching-refs/tags",
+        ]
+    expected.remove(f"/repos/{UNPINNED_REPOS[0]}/branches/main")  # on main: no need to ask
+    assert asked == sorted(expected)
+    # actions/checkout's commits are toolgate's own pin and recorded check: GitHub not asked
     assert not rig.github.api_requests("actions/checkout")
 
 
@@ -34,15 +48,15 @@ def test_on_disk_cache_spares_the_second_run_and_revalidates_with_etags(rig: Sca
     first = len(rig.github.api_requests())
     code, report = rig.json(str(tree))
     assert code == 1 and len(rig.github.api_requests()) == first  # fresh cache: nothing asked
-    assert rules_at(report, "docker/build-push-action")[0] == "sha-comment-mismatch"
+    assert "sha-comment-mismatch" in rules_at(report, "docker/build-push-action")
     cache_path = rig.config.state_dir / "scan-github-cache.json"
     cache = json.loads(cache_path.read_text())
     for entry in cache["tags"].values():
         entry["checked_at"] = 0  # stale: the next run revalidates
     cache_path.write_text(json.dumps(cache))
     rig.json(str(tree))
-    again = rig.github.requests[-2:]
-    assert all(r.conditional and r.status == 304 for r in again)
+    again = [r for r in rig.github.requests[first:] if "matching-refs" in r.path]
+    assert len(again) == 2 and all(r.conditional and r.status == 304 for r in again)
 
 
 def test_offline_says_not_checked_and_exits_3(rig: ScanRig):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from verifier.config import Config, ToolConfig
 from verifier.policy import Query
-from verifier.scan.github_tags import CheckUnavailable, TagResolver
+from verifier.scan.github_checks import CheckUnavailable, GitHubChecks
 from verifier.scan.model import Finding, PinFix, Reference, Severity
 from verifier.scan.pins import RecordedPins
 from verifier.snapshot import Snapshot
@@ -57,7 +57,7 @@ class Assessor:
     config: Config
     snapshot: Snapshot | None
     pins: RecordedPins
-    tags: TagResolver
+    github: GitHubChecks
 
     def __post_init__(self) -> None:
         self.index = ToolIndex(self.config)
@@ -135,24 +135,54 @@ class Assessor:
     def _sha_ref(self, ref: Reference, tool: ToolConfig | None) -> Iterator[Finding]:
         assert ref.ref is not None and ref.repo is not None
         commit = ref.ref.lower()
+        unchecked: list[str] = []
         if ref.comment is not None:
-            yield from self._comment_claim(ref, tool, commit, ref.comment)
+            try:
+                yield from self._comment_claim(ref, tool, commit, ref.comment)
+            except CheckUnavailable as exc:
+                unchecked.append(f"whether {commit[:12]} is {ref.comment} ({exc})")
+        try:
+            yield from self._provenance(ref, tool, commit)
+        except CheckUnavailable as exc:
+            unchecked.append(f"whether {commit[:12]} belongs to {ref.repo} ({exc})")
+        if unchecked:
+            yield self._not_checked(ref, " and ".join(unchecked))
+        if tool is not None:
+            yield from self._policy(ref, tool.name, commit)
+
+    def _provenance(
+        self, ref: Reference, tool: ToolConfig | None, commit: str
+    ) -> Iterator[Finding]:
+        """Impostor check: is the commit the repository's own (recorded first, then GitHub)?"""
+        assert ref.repo is not None
         status = self.pins.commit_status(ref.repo, commit)
-        if status in ("unknown-commit", "not-on-branch"):
-            where = "unknown to" if status == "unknown-commit" else "not on a protected branch of"
+        source = "recorded by toolgate"
+        if status is None and not (tool and self.pins.vouches(tool.name, commit)):
+            status, _branch = self.github.reachability(ref.repo, commit)
+            source = "GitHub"
+        if status == "unknown-commit":
             yield _finding(
                 "impostor-commit",
                 "critical",
-                f"commit {commit} is {where} {ref.repo} (recorded by toolgate)",
+                f"commit {commit} is unknown to {ref.repo} ({source}): a fork's commit served "
+                "through the repository?",
                 "pin a commit of a verified release of the action itself",
                 ref,
             )
-        if tool is not None:
-            yield from self._policy(ref, tool.name, commit)
+        elif status == "not-on-branch":
+            yield _finding(
+                "impostor-commit",
+                "high",
+                f"commit {commit} is not reachable from the default branch of {ref.repo} "
+                f"({source})",
+                "pin the commit of a release tag on the default branch",
+                ref,
+            )
 
     def _comment_claim(
         self, ref: Reference, tool: ToolConfig | None, commit: str, claim: str
     ) -> Iterator[Finding]:
+        """The comment's version against toolgate's pin, else GitHub (CheckUnavailable)."""
         assert ref.repo is not None
         pin = self.pins.tag(tool.name, claim) if tool else None
         if pin is not None:
@@ -170,11 +200,7 @@ class Assessor:
                 return
             expected: str | None = pin.commit
         else:
-            try:
-                expected = self.tags.commit_of(ref.repo, claim)
-            except CheckUnavailable as exc:
-                yield self._not_checked(ref, f"whether {commit} is {claim}", str(exc))
-                return
+            expected = self.github.commit_of(ref.repo, claim)
             if expected == commit:
                 return
         found = f"{claim} is {expected}" if expected else f"{ref.repo} has no tag {claim}"
@@ -311,11 +337,11 @@ class Assessor:
             ref,
         )
 
-    def _not_checked(self, ref: Reference, what: str, why: str) -> Finding:
+    def _not_checked(self, ref: Reference, what: str) -> Finding:
         return _finding(
             "not-checked",
             "medium",
-            f"{what} could not be checked: {why}",
+            f"could not check {what}",
             "configure [github] token_file and scan again online; until then this is unknown",
             ref,
         )

@@ -32,12 +32,17 @@ class RecordedPins:
     tags: dict[tuple[str, str], TagPin] = field(default_factory=dict)
     releases: dict[tuple[str, str], str] = field(default_factory=dict)  # -> status
     commit_checks: dict[tuple[str, str], str] = field(default_factory=dict)  # -> status
+    verified_commits: frozenset[tuple[str, str]] = frozenset()  # (tool, first-seen commit)
 
     def tag(self, tool: str, tag: str) -> TagPin | None:
         return self.tags.get((tool, canonical_version(tag)))
 
     def verified(self, tool: str, version: str) -> bool:
         return self.releases.get((tool, canonical_version(version))) == "verified"
+
+    def vouches(self, tool: str, commit: str) -> bool:
+        """Whether `commit` is the first-seen commit of a tag of `tool` toolgate verified."""
+        return (tool, commit.lower()) in self.verified_commits
 
     def commit_status(self, repo: str, commit: str) -> str | None:
         return self.commit_checks.get((repo.lower(), commit.lower()))
@@ -58,4 +63,9 @@ def load_pins(engine: Engine) -> RecordedPins:
             (row.repository.lower(), row.commit.lower()): row.status
             for row in session.scalars(select(CommitCheckRow))
         }
-    return RecordedPins(tags, releases, checks)
+    verified = frozenset(
+        (tool, pin.commit.lower())
+        for (tool, key), pin in tags.items()
+        if releases.get((tool, key)) == "verified"
+    )
+    return RecordedPins(tags, releases, checks, verified)
