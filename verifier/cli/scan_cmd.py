@@ -23,7 +23,7 @@ from verifier.errors import ConfigError
 from verifier.inventory import sync_tools
 from verifier.scan import fix as fixer
 from verifier.scan.assess import Assessor
-from verifier.scan.github_tags import TagResolver
+from verifier.scan.github_checks import GitHubChecks
 from verifier.scan.model import Finding, ScanResult, Severity
 from verifier.scan.pins import load_pins
 from verifier.scan.report import to_json
@@ -46,17 +46,17 @@ class Format(StrEnum):
     sarif = "sarif"
 
 
-def _resolver(config: Config, offline: bool) -> TagResolver:
+def _github_checks(config: Config, offline: bool) -> GitHubChecks:
     cache = config.state_dir / CACHE_FILE
     if offline:
-        return TagResolver(None, cache, unavailable="offline (--offline)")
+        return GitHubChecks(None, cache, unavailable="offline (--offline)")
     if not config.github.token_file:
-        return TagResolver(None, cache, unavailable="no [github] token_file configured")
+        return GitHubChecks(None, cache, unavailable="no [github] token_file configured")
     try:
         client = make_client(config)
     except ConfigError as exc:
-        return TagResolver(None, cache, unavailable=str(exc))
-    return TagResolver(GitHub(client, config.github.api_url, retries=1, max_wait=5.0), cache)
+        return GitHubChecks(None, cache, unavailable=str(exc))
+    return GitHubChecks(GitHub(client, config.github.api_url, retries=1, max_wait=5.0), cache)
 
 
 def exit_code(findings: tuple[Finding, ...] | list[Finding], fail_on: Severity) -> int:
@@ -170,10 +170,10 @@ def scan(
     engine = open_store(config)
     sync_tools(engine, config)
     snapshot = build_snapshot(engine, config, load_weigher(engine, config))
-    resolver = _resolver(config, offline)
-    assessor = Assessor(config, snapshot, load_pins(engine), resolver)
+    checks = _github_checks(config, offline)
+    assessor = Assessor(config, snapshot, load_pins(engine), checks)
     result, files = run_scan(paths, assessor.assess)
-    resolver.save()
+    checks.save()
     if fix:
         fixed = _apply_fixes(result, files)
         result = ScanResult(
