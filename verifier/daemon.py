@@ -36,6 +36,7 @@ from verifier.service import Service
 log = logging.getLogger(__name__)
 STATUS_SECONDS = 2.0  # how often STATUS= is refreshed (sent only when it changed)
 DRAIN_SECONDS = 10  # in-flight requests get this long after SIGTERM
+ACCEPTED_GRACE_SECONDS = 0.25  # for requests on connections accepted just before the close
 
 
 def with_listen(config: Config, listen: str | None) -> Config:
@@ -103,6 +104,15 @@ class _Server(uvicorn.Server):
         await super().startup(sockets)
         if self.started and not self.should_exit:
             self._on_started()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # uvicorn closes every connection without a request in progress at once, including one
+        # accepted a moment ago whose request is still in flight: the runner would see a reset.
+        # Stop accepting first, and give such connections a moment to deliver their request.
+        for server in self.servers:
+            server.close()
+        await asyncio.sleep(ACCEPTED_GRACE_SECONDS)
+        await super().shutdown(sockets)
 
 
 class Daemon:

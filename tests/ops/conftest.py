@@ -115,10 +115,17 @@ class DaemonProcess:
         return self.process.wait(timeout=timeout)
 
 
-def toolgate(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run a toolgate command to completion."""
+def toolgate(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a toolgate command to completion (`env` is added to the environment)."""
     return subprocess.run(
-        [str(TOOLGATE), *args], cwd=cwd, capture_output=True, text=True, timeout=60
+        [str(TOOLGATE), *args],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

@@ -3,6 +3,7 @@ pings at half of WATCHDOG_USEC, STOPPING on SIGTERM, exit 0, and JSON log lines 
 
 from __future__ import annotations
 
+import itertools
 import statistics
 import time
 from collections.abc import Callable
@@ -41,7 +42,7 @@ def test_ready_comes_after_migration_and_snapshot_then_watchdog_status_and_stopp
     pings = notify.wait_for("WATCHDOG", "1", count=6, timeout=10)
     assert pings is not None
     times = [m.at for m in notify.with_key("WATCHDOG")]
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert 0.15 < statistics.median(gaps) < 0.3, gaps  # half of 400 ms
 
     assert daemon.terminate() == 0

@@ -25,6 +25,19 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     command.upgrade(_alembic_config(engine), revision)
 
 
+def downgrade(engine: Engine) -> str | None:
+    """Undo the newest applied migration (one step); returns the revision now in force."""
+    command.downgrade(_alembic_config(engine), "-1")
+    return current_revision(engine)
+
+
+def previous_revision(revision: str) -> str | None:
+    """The revision a one-step downgrade from `revision` goes back to (None: an empty schema)."""
+    script = ScriptDirectory(str(MIGRATIONS)).get_revision(revision)
+    down = script.down_revision if script is not None else None
+    return down if isinstance(down, str) or down is None else down[0]
+
+
 def current_revision(engine: Engine) -> str | None:
     """The schema revision the database is at, or None before the first migration."""
     with engine.connect() as connection:
