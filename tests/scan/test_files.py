@@ -105,3 +105,11 @@ def test_usage_errors_exit_2(rig: ScanRig, tmp_path: Path):
     assert rig.run(str(tmp_path / "missing"))[0] == 2
     assert rig.run(str(tmp_path), "--fail-on", "severe")[0] == 2
     assert rig.run(str(tmp_path), "-o", str(tmp_path / "x"))[0] == 2
+
+
+def test_table_output_shows_findings_with_their_brackets(rig: ScanRig):
+    code, out = rig.run(str(rig.tree("trivy-scan")), "--offline")
+    assert code == 3
+    flat = " ".join(out.split())
+    assert "tag-moved" in flat and "sha-comment-mismatch" not in flat  # offline: not asked
+    assert "[github]" in flat and "[[tool]]" in flat  # printed as text, not taken for markup

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from verifier.advisory_feeds import load_weigher
@@ -99,14 +100,14 @@ def _table(result: ScanResult) -> None:
         table.add_column(column, overflow="fold")
     for finding in result.findings:
         where = f"{finding.location.path}:{finding.location.line}:{finding.location.column}"
-        what = finding.reference.label() if finding.reference else ""
+        what = escape(finding.reference.label()) if finding.reference else ""
         colour = _COLOURS[finding.severity]
         table.add_row(
             where,
             f"[{colour}]{finding.severity}[/]",
             finding.rule,
             what,
-            f"{finding.message}\n[dim]fix: {finding.fix}[/]",
+            f"{escape(finding.message)}\n[dim]fix: {escape(finding.fix)}[/]",
         )
     if result.findings:
         console.print(table)

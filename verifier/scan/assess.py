@@ -135,18 +135,19 @@ class Assessor:
     def _sha_ref(self, ref: Reference, tool: ToolConfig | None) -> Iterator[Finding]:
         assert ref.ref is not None and ref.repo is not None
         commit = ref.ref.lower()
-        unchecked: list[str] = []
+        unchecked: dict[str, str] = {}  # what could not be checked -> why
         if ref.comment is not None:
             try:
                 yield from self._comment_claim(ref, tool, commit, ref.comment)
             except CheckUnavailable as exc:
-                unchecked.append(f"whether {commit[:12]} is {ref.comment} ({exc})")
+                unchecked[f"whether {commit[:12]} is {ref.comment}"] = str(exc)
         try:
             yield from self._provenance(ref, tool, commit)
         except CheckUnavailable as exc:
-            unchecked.append(f"whether {commit[:12]} belongs to {ref.repo} ({exc})")
+            unchecked[f"whether {commit[:12]} belongs to {ref.repo}"] = str(exc)
         if unchecked:
-            yield self._not_checked(ref, " and ".join(unchecked))
+            why = "; ".join(dict.fromkeys(unchecked.values()))
+            yield self._not_checked(ref, f"{' or '.join(unchecked)}: {why}")
         if tool is not None:
             yield from self._policy(ref, tool.name, commit)
 
