@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 from rich.markup import escape
@@ -60,7 +60,7 @@ def _github_checks(config: Config, offline: bool) -> GitHubChecks:
     return GitHubChecks(GitHub(client, config.github.api_url, retries=1, max_wait=5.0), cache)
 
 
-def exit_code(findings: tuple[Finding, ...] | list[Finding], fail_on: Severity) -> int:
+def exit_code(findings: tuple[Finding, ...], fail_on: Severity) -> int:
     """3 when a check did not run, else 1 when a finding reaches `fail_on`, else 0."""
     if any(not finding.checked for finding in findings):
         return NOT_CHECKED
@@ -183,7 +183,7 @@ def scan(
             result.references,
             tuple(f for f in result.findings if f not in fixed),
         )
-    code = exit_code(result.findings, fail_on)  # type: ignore[arg-type]
+    code = exit_code(result.findings, cast(Severity, fail_on))
     if suggest_inventory:
         text = to_toml(suggestions(result.findings, config))
         code = int(ExitCode.OK)

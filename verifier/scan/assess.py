@@ -52,10 +52,10 @@ def _pep503(name: str) -> str:
 
 @dataclass
 class Assessor:
-    """Everything judging needs; `snapshot` None means the store could not be read."""
+    """Everything judging needs: the inventory, the policy snapshot, pins, GitHub checks."""
 
     config: Config
-    snapshot: Snapshot | None
+    snapshot: Snapshot
     pins: RecordedPins
     github: GitHubChecks
 
@@ -263,8 +263,6 @@ class Assessor:
 
     def _denied(self, tool: str, version: str) -> str | None:
         """None when the policy does not deny `version` now, else the reason codes."""
-        if self.snapshot is None:
-            return "the store could not be read"
         decision = self.snapshot.answer(Query(tool, version)).decision
         if decision.outcome == "deny":
             return ", ".join(reason.code for reason in decision.reasons)
@@ -279,11 +277,6 @@ class Assessor:
         asset: str | None = None,
         skip: tuple[str, ...] = (),
     ) -> Iterator[Finding]:
-        if self.snapshot is None:
-            yield self._not_checked(
-                ref, "the policy decision", "toolgate's store could not be read"
-            )
-            return
         answer = self.snapshot.answer(Query(tool, version, asset=asset))
         decision = answer.decision
         reasons = [r for r in decision.reasons if r.code not in skip and r.code != "override"]

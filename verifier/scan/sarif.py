@@ -40,7 +40,6 @@ def to_sarif(result: ScanResult) -> dict[str, Any]:
                     "driver": {
                         "name": "toolgate",
                         "version": __version__,
-                        "informationUri": "https://github.com/toolgate/toolgate",
                         "rules": [_rule(rule_id) for rule_id in rule_ids],
                     }
                 },

@@ -8,6 +8,7 @@ from pathlib import Path
 from verifier.scan.extract import extract
 from verifier.scan.model import Finding, Location, Reference, ScanResult
 from verifier.scan.parse import ParseFailure, parse
+from verifier.scan.rules import RULES
 from verifier.scan.walk import MAX_FILE_BYTES, walk
 
 Assess = Callable[[Reference], list[Finding]]
@@ -30,16 +31,14 @@ def scan(
             shown = prefix + candidate.relative
             files.append(shown)
             if candidate.text is None:
-                findings.append(
-                    _file_finding("file-skipped", "low", shown, 1, 1, candidate.skipped)
-                )
+                why = candidate.skipped or "not read"
+                findings.append(_file_finding("file-skipped", shown, 1, 1, why))
                 continue
             documents = parse(candidate.text)
             if isinstance(documents, ParseFailure):
                 findings.append(
                     _file_finding(
                         "parse-error",
-                        "medium",
                         shown,
                         documents.line,
                         documents.column,
@@ -64,11 +63,10 @@ def _order(location: Location) -> tuple[str, int, int]:
     return location.path, location.line, location.column
 
 
-def _file_finding(
-    rule: str, severity: str, path: str, line: int, column: int, message: str | None
-) -> Finding:
+def _file_finding(rule: str, path: str, line: int, column: int, why: str) -> Finding:
+    """A finding about a whole file (not read, not YAML), at its rule's default severity."""
     fixes = {
         "file-skipped": "check the file by hand: it was not scanned",
         "parse-error": "fix the YAML; nothing in this file was checked",
     }
-    return Finding(rule, severity, f"{path}: {message}", fixes[rule], Location(path, line, column))  # type: ignore[arg-type]
+    return Finding(rule, RULES[rule].severity, why, fixes[rule], Location(path, line, column))
