@@ -153,7 +153,11 @@ def start_daemon(
     started: list[DaemonProcess] = []
 
     def start(
-        config: Path, *, watchdog_usec: int = 400_000, env: dict[str, str] | None = None
+        config: Path,
+        *,
+        watchdog_usec: int = 400_000,
+        env: dict[str, str] | None = None,
+        preexec_fn: Callable[[], None] | None = None,
     ) -> DaemonProcess:
         from verifier.config import load_config
 
@@ -171,6 +175,7 @@ def start_daemon(
             },
             stdout=log_path.with_suffix(".out").open("wb"),
             stderr=log_path.open("wb"),
+            preexec_fn=preexec_fn,
         )
         daemon = DaemonProcess(process, f"http://{listen}", log_path, notify_socket)
         started.append(daemon)
