@@ -7,6 +7,9 @@ import time
 import tomllib
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from tests.scan.conftest import ScanRig
 from verifier.config import load_config
 from verifier.scan.extract import extract
@@ -113,3 +116,54 @@ def test_table_output_shows_findings_with_their_brackets(rig: ScanRig):
     flat = " ".join(out.split())
     assert "tag-moved" in flat and "sha-comment-mismatch" not in flat  # offline: not asked
     assert "[github]" in flat and "[[tool]]" in flat  # printed as text, not taken for markup
+
+
+TOKENS = [
+    "uses: ",
+    "run: ",
+    "image: ",
+    "script:",
+    "services:",
+    "container: ",
+    "with:",
+    "version: ",
+    "<<: ",
+    "&a ",
+    "*a",
+    "- ",
+    "  ",
+    "\n",
+    "\t",
+    ": ",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    "|",
+    ">",
+    "#",
+    "'",
+    '"',
+    "o/r@v1",
+    "docker://x:1",
+    "./local",
+    "${{ matrix.v }}",
+    "curl -L https://x | sh",
+    "pip install a==1",
+    "https://github.com/o/r/releases/download/v1/a.tgz",
+    "!!str ",
+    "?",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(TOKENS), max_size=60))
+def test_extract_never_raises_on_arbitrary_yaml(tokens):
+    text = "".join(tokens)
+    documents = parse(text)
+    if isinstance(documents, ParseFailure):
+        assert documents.line >= 1 and documents.column >= 1
+        return
+    for reference in extract("w.yml", text, documents):
+        assert 1 <= reference.location.line <= text.count("\n") + 1
