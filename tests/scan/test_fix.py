@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 
-from tests.scan.conftest import SETUP_022, ScanRig
+from tests.scan.conftest import ACTION_0331_FIRST, SETUP_022, ScanRig
 from verifier.scan.fix import apply, plan
 from verifier.scan.model import Finding, Location, PinFix, Reference, Span
 
@@ -105,3 +105,29 @@ def test_plan_refuses_a_span_that_does_not_read_as_expected():
     )
     assert plan(text, [wrong_tag]) == []
     assert plan("x" * len(text), [good]) == []
+
+
+def test_a_moved_tag_is_pinned_back_to_the_commit_toolgate_first_saw(rig: ScanRig):
+    """With 0.33.1 approved, the tag (moved) is denied but its first-seen commit is allowed:
+    --fix pins that commit, and the report is of the fixed file (no tag finding is left)."""
+    config = rig.config.source_path
+    config.write_text(
+        config.read_text().replace('versions = [">=0.35.0"]', 'versions = [">=0.33"]')
+    )
+    tree = rig.tree("trivy-scan")
+    path = tree / WORKFLOW
+    before = path.read_text()
+    code, report = rig.json(str(tree), "--fix")
+    assert changed_lines(before, path.read_text()) == [
+        (
+            "        uses: aquasecurity/setup-trivy@v0.2.2\n",
+            f"        uses: aquasecurity/setup-trivy@{SETUP_022} # v0.2.2\n",
+        ),
+        (
+            "        uses: aquasecurity/trivy-action@0.33.1\n",
+            f"        uses: aquasecurity/trivy-action@{ACTION_0331_FIRST} # 0.33.1\n",
+        ),
+    ]
+    action = [f for f in report["findings"] if f.get("subject") == "aquasecurity/trivy-action"]
+    assert action == []  # the first-seen commit of a verified release: nothing to say
+    assert code == 1  # other findings remain (trivy 0.69.4, images, …)

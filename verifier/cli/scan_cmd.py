@@ -69,12 +69,11 @@ def exit_code(findings: tuple[Finding, ...], fail_on: Severity) -> int:
     return int(ExitCode.OK)
 
 
-def _apply_fixes(result: ScanResult, files: dict[str, tuple[Path, str]]) -> set[Finding]:
-    """Rewrite every file with verified pins; returns the findings fixed."""
-    fixed: set[Finding] = set()
+def _apply_fixes(result: ScanResult, files: dict[str, tuple[Path, str]]) -> int:
+    """Rewrite every file with verified pins; returns how many refs were pinned."""
+    pinned = 0
     for shown, (path, text) in files.items():
-        mine = [f for f in result.findings if f.pin_fix and f.location.path == shown]
-        edits = fixer.plan(text, mine)
+        edits = fixer.plan(text, (f for f in result.findings if f.location.path == shown))
         if not edits:
             continue
         try:
@@ -84,12 +83,9 @@ def _apply_fixes(result: ScanResult, files: dict[str, tuple[Path, str]]) -> set[
             path.write_bytes(fixer.apply(text, edits).encode("utf-8"))
         except OSError as exc:
             raise fail(f"cannot rewrite {shown}: {exc.strerror}") from None
-        starts = {edit.start for edit in edits}
-        fixed.update(
-            f for f in mine if f.reference and f.reference.span and f.reference.span.start in starts
-        )
+        pinned += len(edits)
         err_console.print(f"[green]fixed[/] {shown}: {len(edits)} ref(s) pinned", highlight=False)
-    return fixed
+    return pinned
 
 
 def _table(result: ScanResult) -> None:
@@ -174,15 +170,9 @@ def scan(
     checks = _github_checks(config, offline)
     assessor = Assessor(config, snapshot, load_pins(engine), checks)
     result, files = run_scan(paths, assessor.assess)
+    if fix and _apply_fixes(result, files):
+        result, _ = run_scan(paths, assessor.assess)  # report on the files as they are now
     checks.save()
-    if fix:
-        fixed = _apply_fixes(result, files)
-        result = ScanResult(
-            result.roots,
-            result.files,
-            result.references,
-            tuple(f for f in result.findings if f not in fixed),
-        )
     code = exit_code(result.findings, cast(Severity, fail_on))
     if suggest_inventory:
         text = to_toml(suggestions(result.findings, config))

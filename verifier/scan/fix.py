@@ -22,7 +22,8 @@ class Edit:
 
 
 def plan(text: str, findings: Iterable[Finding]) -> list[Edit]:
-    """The edits for the fixable findings of one file's `text` (checked against the source)."""
+    """The edits for the fixable findings (those with a `pin_fix`) of one file's `text`, each
+    checked against the source."""
     edits: dict[int, Edit] = {}
     for finding in findings:
         reference, pin_fix = finding.reference, finding.pin_fix
