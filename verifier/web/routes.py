@@ -210,6 +210,8 @@ def _router(dashboard: Dashboard) -> APIRouter:
     def login_form(request: Request, next: str | None = None) -> Response:
         if dashboard.sessions.check(request.cookies.get(COOKIE_NAME)) is not None:
             return redirect(safe_next(next))
+        if service.ready:  # the overview's counts, ready by the time the user is in (once)
+            dashboard.inventory.prepare(dashboard.snapshot())
         return page("login.html", {"next": safe_next(next), "error": None})
 
     @router.post("/login")
@@ -272,7 +274,7 @@ def _router(dashboard: Dashboard) -> APIRouter:
             dashboard.context(
                 session,
                 "overview",
-                inventory=dashboard.inventory(snapshot),
+                inventory=dashboard.inventory(snapshot),  # a Summary: .value, .fresh
                 snapshot=snapshot,
                 staleness=service.staleness(now),
                 store_error=service.store_error,
@@ -318,7 +320,7 @@ def _router(dashboard: Dashboard) -> APIRouter:
 
     @router.get("/advisories")
     def advisories(session: CurrentSession) -> Response:
-        matched = dashboard.advisories(dashboard.snapshot())
+        matched = dashboard.advisories(dashboard.snapshot())  # a Summary: .value, .fresh
         return page("advisories.html", dashboard.context(session, "advisories", advisories=matched))
 
     @router.get("/exposure")
