@@ -14,11 +14,14 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from tests.alerts.conftest import mail_server, tls, webhook  # noqa: F401 (fixtures)
+from verifier.demo.upstream import FakeGitHub
 
 TOOLGATE = Path(sys.executable).with_name("toolgate")
 
@@ -136,6 +139,25 @@ def create_token(config: Path, name: str, scope: str = "check") -> str:
     )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
+
+
+class GitHubWithRateLimit(FakeGitHub):
+    """The fake GitHub plus `GET /rate_limit`, which checks the bearer token as GitHub does."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+        self.authorizations: list[str] = []  # the Authorization header of each request
+
+    def _answer(self, raw_path: str, request_headers: Any) -> tuple[int, dict[str, str], bytes]:
+        self.authorizations.append(request_headers.get("Authorization", ""))
+        if urlsplit(raw_path).path != "/rate_limit":
+            return super()._answer(raw_path, request_headers)
+        headers = {"Content-Type": "application/json; charset=utf-8"}
+        if request_headers.get("Authorization") != f"Bearer {self.token}":
+            return 401, headers, b'{"message": "Bad credentials"}'
+        core = {"limit": 5000, "remaining": 4321, "reset": int(time.time()) + 1800, "used": 679}
+        return 200, headers, json.dumps({"resources": {"core": core}, "rate": core}).encode()
 
 
 @pytest.fixture

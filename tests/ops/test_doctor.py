@@ -5,20 +5,17 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 import sigstore
 
 from tests.alerts.conftest import WEBHOOK_SECRET, MailServer, Tls, WebhookReceiver, alerts_toml
-from tests.ops.conftest import toolgate
+from tests.ops.conftest import GitHubWithRateLimit, toolgate
 from verifier.alerts.webhook import sign
 from verifier.config import Config
 from verifier.demo.upstream import FakeGitHub
@@ -31,23 +28,6 @@ EMBEDDED_ROOT = (
     / "https%3A%2F%2Ftuf-repo-cdn.sigstore.dev"
     / "trusted_root.json"
 )
-
-
-class GitHubWithRateLimit(FakeGitHub):
-    """The fake GitHub plus `GET /rate_limit`, which checks the bearer token as GitHub does."""
-
-    def __init__(self, token: str) -> None:
-        super().__init__()
-        self.token = token
-
-    def _answer(self, raw_path: str, request_headers: Any) -> tuple[int, dict[str, str], bytes]:
-        if urlsplit(raw_path).path != "/rate_limit":
-            return super()._answer(raw_path, request_headers)
-        headers = {"Content-Type": "application/json; charset=utf-8"}
-        if request_headers.get("Authorization") != f"Bearer {self.token}":
-            return 401, headers, b'{"message": "Bad credentials"}'
-        core = {"limit": 5000, "remaining": 4321, "reset": int(time.time()) + 1800, "used": 679}
-        return 200, headers, json.dumps({"resources": {"core": core}, "rate": core}).encode()
 
 
 @pytest.fixture
