@@ -111,6 +111,10 @@ def configure_logging(log_format: LogFormat = "auto", level: str = "info") -> No
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+    # httpx logs each request's full URL at INFO: webhook URLs may embed a token, and upstream
+    # requests are counted by the watcher's own lines already.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     logging.captureWarnings(True)
 
 

@@ -97,5 +97,6 @@ def test_no_secret_reaches_the_log(
         "runner API token": runner,
     }.items():
         assert secret not in printed, f"the {name} is in the log"
+    assert webhook.url not in printed  # a webhook URL may embed a token (Slack-style hooks)
     change = [r for r in records if r.get("request_id") == "change-42"]
     assert [r["message"] for r in change] == ["POST /v1/overrides 201"]
