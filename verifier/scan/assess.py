@@ -104,7 +104,7 @@ class Assessor:
             if denied is None:
                 pin_fix = PinFix(pin.commit, ref.ref)
                 fix = f"pin {pin.commit} # {ref.ref} (verified by toolgate; `--fix` does it)"
-            elif denied:
+            else:
                 fix = f"the verified commit of {ref.ref} is denied now: {denied}"
         elif tool is not None:
             fix = (
@@ -118,9 +118,8 @@ class Assessor:
             ref,
             pin_fix=pin_fix,
         )
-        moved = tool is not None and pin is not None and pin.moved
-        if moved:
-            assert pin is not None
+        moved = pin is not None and pin.moved  # a pin is only looked up for inventory tools
+        if pin is not None and moved:
             yield _finding(
                 "tag-moved",
                 "critical",
@@ -262,9 +261,10 @@ class Assessor:
     # ---- shared -------------------------------------------------------------------------
 
     def _denied(self, tool: str, version: str) -> str | None:
-        """None when the policy does not deny `version` now, else the reason codes."""
+        """None when the policy does not deny `version` now (nor would, in warn mode), else the
+        reason codes."""
         decision = self.snapshot.answer(Query(tool, version)).decision
-        if decision.outcome == "deny":
+        if decision.outcome == "deny" or decision.would_deny:
             return ", ".join(reason.code for reason in decision.reasons)
         return None
 
