@@ -119,6 +119,12 @@ def test_an_admin_blocks_and_approves_through_the_forms(populated, browser):
     log_in(page, populated, populated.admin_token, "/ui/tools/rfc8785")
     row = page.locator("tr#v-v0\\.1\\.2")
     expect(row.locator(".badge")).to_have_text("allow")
+    row.locator("summary", has_text="evidence").click()  # <details>: no script needed
+    evidence = row.locator("dl.evidence").first
+    expect(evidence).to_be_visible()
+    expect(evidence).to_contain_text("release.yml@refs/tags/v0.1.2")  # the signer
+    expect(evidence).to_contain_text("79605083")  # its Rekor entry
+    expect(row).to_contain_text("SHA256SUMS line 1")
     row.locator("form.block").get_by_label("Reason").fill("pulled while we look at it")
     row.get_by_role("button", name="Block v0.1.2").click()
     expect(page.get_by_role("status")).to_contain_text("Block recorded")

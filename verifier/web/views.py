@@ -27,6 +27,7 @@ from verifier.exposure import Exposure
 from verifier.incidents import list_incidents
 from verifier.inventory_view import known_versions
 from verifier.policy import Decision, Override, Query, Reason, decide
+from verifier.reports.model import AssetEvidence, SignatureEvidence
 from verifier.snapshot import Snapshot
 from verifier.store.models import (
     AlertDeliveryRow,
@@ -201,29 +202,11 @@ def alert_backlog(engine: Engine) -> dict[str, int]:
 
 
 @dataclass(frozen=True, slots=True)
-class SignatureView:
-    asset: str
-    signer: str | None
-    issuer: str | None
-    source_commit: str | None
-    rekor_log_index: int | None
-    integrated_time: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class AssetView:
-    name: str
-    sha256: str | None
-    size: int | None
-    checksum_source: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class Evidence:
-    """How a release was verified, as the watcher recorded it."""
+    """How a release was verified, as the watcher recorded it (in the reports' terms)."""
 
-    signatures: tuple[SignatureView, ...] = ()
-    assets: tuple[AssetView, ...] = ()
+    signatures: tuple[SignatureEvidence, ...] = ()
+    assets: tuple[AssetEvidence, ...] = ()
     source_commit: str | None = None
     source_branch: str | None = None
     changes: tuple[Reason, ...] = ()
@@ -233,21 +216,32 @@ class Evidence:
         return not (self.signatures or self.assets or self.source_commit or self.changes)
 
 
-def evidence_view(evidence_json: str) -> Evidence:
+def evidence_view(evidence_json: str, pins: dict[str, AssetPinRow]) -> Evidence:
+    """A release's stored evidence; `pins`: its files as first seen, by name."""
     raw = orjson.loads(evidence_json or "{}")
     signatures = tuple(
-        SignatureView(
-            name,
-            sig.get("signer"),
-            sig.get("issuer"),
-            sig.get("source_commit"),
-            sig.get("rekor_log_index"),
-            sig.get("integrated_time"),
+        SignatureEvidence(
+            asset=name,
+            signer=sig.get("signer"),
+            issuer=sig.get("issuer"),
+            repository=sig.get("repository"),
+            workflow=sig.get("workflow"),
+            ref=sig.get("ref"),
+            source_commit=sig.get("source_commit"),
+            rekor_log_index=sig.get("rekor_log_index"),
+            integrated_time=sig.get("integrated_time"),
         )
         for name, sig in sorted((raw.get("signatures") or {}).items())
     )
     assets = tuple(
-        AssetView(name, asset.get("sha256"), asset.get("size"), asset.get("checksum_source"))
+        AssetEvidence(
+            name=name,
+            sha256=asset.get("sha256") or "",
+            size=asset.get("size"),
+            checksum_source=asset.get("checksum_source"),
+            published_digest=pins[name].digest if name in pins else None,
+            first_seen_at=pins[name].first_seen_at if name in pins else None,
+        )
         for name, asset in sorted((raw.get("assets") or {}).items())
     )
     changes = tuple(Reason(**change) for change in raw.get("changes") or ())
@@ -327,9 +321,13 @@ def tool_page(engine: Engine, config: Config, snapshot: Snapshot, name: str) -> 
             )
         )
         session.expunge_all()
+    pins_of: dict[str, dict[str, AssetPinRow]] = {}
+    for pin in asset_pins:
+        pins_of.setdefault(canonical_version(pin.version), {})[pin.name] = pin
     versions = []
     for version in reversed(known_versions(snapshot, name)):
-        release = releases.get(canonical_version(version))
+        key = canonical_version(version)
+        release = releases.get(key)
         versions.append(
             VersionView(
                 version,
@@ -338,7 +336,9 @@ def tool_page(engine: Engine, config: Config, snapshot: Snapshot, name: str) -> 
                 release.first_seen_at if release else None,
                 release.verified_at if release else None,
                 release.commit if release else None,
-                evidence_view(release.evidence_json) if release else Evidence(),
+                evidence_view(release.evidence_json, pins_of.get(key, {}))
+                if release
+                else Evidence(),
             )
         )
     overrides = [o for o in (*facts.blocks, *facts.approvals) if o.active(snapshot.now)]
