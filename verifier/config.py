@@ -96,6 +96,7 @@ class StoreConfig(_Model):
     """`[store]`: the database URL (SQLite file under the state directory by default)."""
 
     url: str | None = None
+    notify: bool = True  # PostgreSQL: LISTEN for revision bumps (false: poll only)
 
     @field_validator("url")
     @classmethod

@@ -126,7 +126,7 @@ class Service:
         interval = self.config.server.snapshot_interval.total_seconds()
         wake = asyncio.Event()
         listener = None
-        if self.engine.dialect.name == "postgresql":
+        if self.engine.dialect.name == "postgresql" and self.config.store.notify:
             loop = asyncio.get_running_loop()
             listener = RevisionListener(self.engine, lambda: loop.call_soon_threadsafe(wake.set))
             listener.start()
