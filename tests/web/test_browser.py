@@ -100,6 +100,17 @@ def test_a_reader_opens_a_tool_follows_its_incident_and_sees_the_reasons(
     expect(page.locator("main")).to_contain_text("runner-7")
     expect(page.locator("main")).to_contain_text("Rotate every credential")
 
+    page.get_by_role("link", name="Exposure").click()
+    page.get_by_label("Tool").fill(ACTION_REPO)
+    page.get_by_label("Version").fill("v0.35.0")  # either spelling of the release
+    page.get_by_role("button", name="Who fetched it?").click()
+    found = page.locator("article.exposure").first
+    expect(found.locator(".badge")).to_have_text("deny")
+    expect(found).to_contain_text("runner-7")
+    expect(found).to_contain_text("https://ci.example/job/42")
+    page.emulate_media(color_scheme="dark")
+    page.screenshot(path=tmp_path / "exposure-dark.png", full_page=True)
+
     phone = new_page(browser, PHONE)
     log_in(phone, populated, populated.read_token)
     phone.screenshot(path=tmp_path / "overview-phone.png", full_page=True)
@@ -108,7 +119,7 @@ def test_a_reader_opens_a_tool_follows_its_incident_and_sees_the_reasons(
     width = phone.evaluate("document.documentElement.scrollWidth")  # runs in Playwright's world
     assert width <= PHONE["width"], "the page scrolls sideways on a phone: tables must scroll"
     phone.screenshot(path=tmp_path / "tool-phone.png", full_page=True)
-    for name in ("overview-laptop", "tool-laptop", "overview-phone", "tool-phone"):
+    for name in ("overview-laptop", "tool-laptop", "exposure-dark", "overview-phone", "tool-phone"):
         assert (tmp_path / f"{name}.png").stat().st_size > 10_000, name
     page.context.close()
     phone.context.close()

@@ -243,6 +243,15 @@ def test_bad_action_input_is_a_clear_error_not_a_crash(site: Site):
             "/ui/actions/override", data={"csrf": token}, files={"reason": ("a.txt", b"x")}
         )
         assert upload.status_code == 400
+        for params, words in (
+            ({"tool": "trivy", "version": "0.69.4", "sha256": "zz"}, "sha256"),
+            ({"tool": "nope", "version": "1.0"}, "not in the inventory"),
+            ({"tool": "trivy"}, "version"),
+        ):
+            answer = admin.get("/ui/exposure", params=params)
+            assert answer.status_code == 422 and words in answer.text, params
+        looked_up = admin.get("/ui/exposure", params={"tool": "trivy", "version": "0.69.4"})
+        assert looked_up.status_code == 200 and "No runner fetched it" in looked_up.text
         assert admin.get("/ui/incidents/99999").status_code == 404
         assert admin.get("/ui/tools/no-such-tool").status_code == 404
     assert site.events("token:boss") == []

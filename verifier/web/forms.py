@@ -31,6 +31,14 @@ class OverrideForm(_Form):
     expires: Optional = None
 
 
+class ExposureQuery(_Form):
+    """Who fetched this build: a tool, a version and optionally the bytes."""
+
+    tool: ToolName
+    version: Version
+    sha256: Sha256 | None = None
+
+
 class ResendForm(_Form):
     """Queue an alert delivery again (admin)."""
 

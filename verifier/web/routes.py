@@ -23,7 +23,7 @@ from verifier.errors import NotFoundError
 from verifier.inventory import add_override
 from verifier.service import Service
 from verifier.snapshot import Snapshot
-from verifier.web.forms import FormError, OverrideForm, ResendForm, parse_form
+from verifier.web.forms import ExposureQuery, FormError, OverrideForm, ResendForm, parse_form
 from verifier.web.render import apply_headers, page
 from verifier.web.security import (
     COOKIE_NAME,
@@ -44,6 +44,7 @@ from verifier.web.views import (
     incident_list,
     incident_page,
     inventory_counts,
+    lookup_exposure,
     matched_advisories,
     open_incidents,
     parse_cursor,
@@ -324,9 +325,29 @@ def _router(dashboard: Dashboard) -> APIRouter:
         return page("advisories.html", dashboard.context(session, "advisories", advisories=matched))
 
     @router.get("/exposure")
-    def exposure(session: CurrentSession) -> Response:
-        lines = incident_exposures(engine)
-        return page("exposure.html", dashboard.context(session, "exposure", lines=lines))
+    def exposure(
+        session: CurrentSession, tool: str = "", version: str = "", sha256: str = ""
+    ) -> Response:
+        asked = {"tool": tool, "version": version, "sha256": sha256}
+        found, error = None, None
+        if tool or version or sha256:
+            try:
+                query = parse_form(ExposureQuery, asked)
+                snapshot = dashboard.snapshot()
+                if query.tool not in snapshot.tools:
+                    raise FormError(f'tool "{query.tool}" is not in the inventory')
+                found = lookup_exposure(engine, snapshot, query.tool, query.version, query.sha256)
+            except FormError as exc:
+                error = str(exc)
+        context = dashboard.context(
+            session,
+            "exposure",
+            lines=incident_exposures(engine),
+            asked=asked,
+            found=found,
+            error=error,
+        )
+        return page("exposure.html", context, status=422 if error else 200)
 
     @router.get("/audit")
     def audit(

@@ -23,7 +23,7 @@ from verifier.advisory_feeds import stale_feeds
 from verifier.alerts.outbox import count_by_status, incident_exposure
 from verifier.config import Config
 from verifier.durations import format_duration
-from verifier.exposure import Exposure
+from verifier.exposure import Exposure, find_exposure
 from verifier.incidents import list_incidents
 from verifier.inventory_view import known_versions
 from verifier.policy import Decision, Override, Query, Reason, decide
@@ -491,6 +491,21 @@ def incident_exposures(engine: Engine) -> list[ExposureLine]:
         ]
         session.expunge_all()
     return lines
+
+
+@dataclass(frozen=True, slots=True)
+class ExposureLookup:
+    exposure: Exposure
+    decision: Decision  # what runners are told now for that build
+
+
+def lookup_exposure(
+    engine: Engine, snapshot: Snapshot, tool: str, version: str, sha256: str | None
+) -> ExposureLookup:
+    """Who fetched `tool version` (or those bytes), and what runners are told for it now."""
+    with Session(engine) as session:
+        exposure = find_exposure(session, tool, version, sha256=sha256)
+    return ExposureLookup(exposure, snapshot.answer(Query(tool, version, sha256)).decision)
 
 
 # ---- audit ---------------------------------------------------------------------------------
