@@ -96,4 +96,6 @@ class RevisionListener:
             while not self._stopping.is_set():
                 # The generator ends after a second without news, to look at the stop flag.
                 for _ in connection.notifies(timeout=1.0):
+                    if self._stopping.is_set():  # the caller may be gone (a closed event loop)
+                        return
                     self._on_change()
