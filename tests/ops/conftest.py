@@ -19,8 +19,10 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
 from tests.alerts.conftest import mail_server, tls, webhook  # noqa: F401 (fixtures)
+from verifier.cli import app
 from verifier.demo.upstream import FakeGitHub
 
 TOOLGATE = Path(sys.executable).with_name("toolgate")
@@ -118,25 +120,25 @@ class DaemonProcess:
         return self.process.wait(timeout=timeout)
 
 
-def toolgate(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run a toolgate command to completion (`env` is added to the environment)."""
-    return subprocess.run(
-        [str(TOOLGATE), *args],
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+@dataclass
+class Done:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def toolgate(*args: str, env: dict[str, str] | None = None) -> Done:
+    """Run a toolgate command in this process (`env` is added to the environment); the daemon
+    itself always runs as a real subprocess."""
+    result = CliRunner().invoke(app, list(args), env=env)
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return Done(result.exit_code, result.stdout, result.stderr)
 
 
 def create_token(config: Path, name: str, scope: str = "check") -> str:
     """`toolgate token create`: the new token."""
-    done = toolgate(
-        "token", "create", "--name", name, "--scope", scope, "-c", str(config), cwd=config.parent
-    )
+    done = toolgate("token", "create", "--name", name, "--scope", scope, "-c", str(config))
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 

@@ -20,19 +20,19 @@ def test_upgrade_is_idempotent_and_downgrade_undoes_one_migration(
     write_config: Callable[..., Config], store_url: str
 ):
     config = write_config(store_url)
-    path, cwd = str(config.source_path), config.source_path.parent
+    path = str(config.source_path)
     for _ in range(2):
-        done = toolgate("db", "upgrade", "-c", path, cwd=cwd)
+        done = toolgate("db", "upgrade", "-c", path)
         assert done.returncode == 0, done.stderr
         assert f"store at revision {head_revision()} (head {head_revision()})" in done.stdout
     engine = create_store_engine(config.store_url)
     tables_at_head = set(inspect(engine).get_table_names())
 
-    refused = toolgate("db", "downgrade", "-c", path, cwd=cwd)  # no TTY, no --yes
+    refused = toolgate("db", "downgrade", "-c", path)  # no TTY, no --yes
     assert refused.returncode == 2 and "--yes" in refused.stderr
     assert current_revision(engine) == head_revision()
 
-    done = toolgate("db", "downgrade", "--yes", "-c", path, cwd=cwd)
+    done = toolgate("db", "downgrade", "--yes", "-c", path)
     assert done.returncode == 0, done.stderr
     previous = previous_revision(head_revision() or "")
     assert current_revision(engine) == previous
@@ -42,7 +42,7 @@ def test_upgrade_is_idempotent_and_downgrade_undoes_one_migration(
     assert set(inspect(engine).get_table_names()) <= tables_at_head
 
     # Up again: the schema is whole, and usable.
-    assert toolgate("db", "upgrade", "-c", path, cwd=cwd).returncode == 0
+    assert toolgate("db", "upgrade", "-c", path).returncode == 0
     assert current_revision(engine) == head_revision()
     assert set(inspect(engine).get_table_names()) == tables_at_head
     assert create_token(config.source_path, "after-upgrade").startswith("tg_")
@@ -53,23 +53,21 @@ def test_backup_copies_a_consistent_store_and_refuses_to_overwrite(
     write_config: Callable[..., Config], tmp_path: Path
 ):
     config = write_config()
-    path, cwd = str(config.source_path), config.source_path.parent
+    path = str(config.source_path)
     create_token(config.source_path, "before-backup")
     backup = tmp_path / "backup.db"
-    done = toolgate("db", "backup", str(backup), "-c", path, cwd=cwd)
+    done = toolgate("db", "backup", str(backup), "-c", path)
     assert done.returncode == 0, done.stderr
     assert stat.S_IMODE(backup.stat().st_mode) == 0o600
     with sqlite3.connect(backup) as copy:
         assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         names = {row[0] for row in copy.execute("SELECT name FROM api_token")}
         assert names == {"before-backup"}
-    again = toolgate("db", "backup", str(backup), "-c", path, cwd=cwd)
+    again = toolgate("db", "backup", str(backup), "-c", path)
     assert again.returncode == 2 and "File exists" in again.stderr
 
 
 def test_backup_of_postgres_points_at_pg_dump(write_config: Callable[..., Config]):
     config = write_config("postgresql+psycopg://postgres@127.0.0.1:5432/none")
-    done = toolgate(
-        "db", "backup", "x.db", "-c", str(config.source_path), cwd=config.source_path.parent
-    )
+    done = toolgate("db", "backup", "x.db", "-c", str(config.source_path))
     assert done.returncode == 2 and "pg_dump" in done.stderr

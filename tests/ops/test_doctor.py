@@ -53,7 +53,7 @@ def _setup(
             'timeout = "20s"', 'timeout = "2s"'
         ),
     )
-    assert toolgate("db", "upgrade", "-c", str(config.source_path), cwd=tmp_path).returncode == 0
+    assert toolgate("db", "upgrade", "-c", str(config.source_path)).returncode == 0
     cache = tmp_path / "cache" / "sigstore-python" / "tuf" / EMBEDDED_ROOT.parent.name
     cache.mkdir(parents=True)
     shutil.copy(EMBEDDED_ROOT, cache / "trusted_root.json")
@@ -69,7 +69,6 @@ def _doctor(config: Config) -> tuple[int, dict[str, dict[str, str]]]:
         "json",
         "-c",
         str(config.source_path),
-        cwd=directory,
         env={"XDG_CACHE_HOME": str(directory / "cache")},
     )
     checks = {check["name"]: check for check in json.loads(done.stdout)["checks"]}
@@ -112,7 +111,7 @@ def test_doctor_all_green_then_each_failure_named(
     (tmp_path / "github-token").write_text("ghp_revoked0000000000000000000000000000\n")
     (tmp_path / "smtp-password").write_text("not-the-password\n")
     webhook.statuses = [503]
-    downgrade = toolgate("db", "downgrade", "--yes", "-c", str(config.source_path), cwd=tmp_path)
+    downgrade = toolgate("db", "downgrade", "--yes", "-c", str(config.source_path))
     assert downgrade.returncode == 0, downgrade.stderr
     code, checks = _doctor(config)
     assert code == 1
@@ -134,13 +133,13 @@ def test_doctor_all_green_then_each_failure_named(
 def test_doctor_names_an_invalid_configuration_and_skips_the_rest(tmp_path: Path):
     path = tmp_path / "config.toml"
     path.write_text('[server]\nlisten = "nowhere"\n')
-    done = toolgate("doctor", "--format", "json", "-c", str(path), cwd=tmp_path)
+    done = toolgate("doctor", "--format", "json", "-c", str(path))
     assert done.returncode == 1
     first, rest = json.loads(done.stdout)["checks"]
     assert first["status"] == "fail"
     assert first["detail"].startswith(f'{path}:2: server.listen: "nowhere" is not HOST:PORT')
     assert rest["status"] == "skip"
-    table = toolgate("doctor", "-c", str(path), cwd=tmp_path)
+    table = toolgate("doctor", "-c", str(path))
     assert table.returncode == 1 and "✗" in table.stdout and "\u2013" in table.stdout
 
 
