@@ -99,16 +99,17 @@ def _summary(result: DemoResult) -> None:
             exposed.add_row(
                 runner.runner,
                 runner.token,
-                f"{tool} {version}",
+                f"{tool} {version[:12] + '…' if len(version) == 40 else version}",
                 _when(result.simulated(runner.first_fetch)),
                 _when(result.simulated(runner.last_fetch)),
                 str(runner.fetches),
             )
     console.print(exposed)
     console.print(
-        "[dim]Fetches answered allow or warn. A fetch made before a tag moved got the commit "
-        "toolgate had pinned; toolgate still lists it, since a tag name alone does not say "
-        "which commit a runner checked out.[/]"
+        "[dim]Fetches answered allow or warn. The advisory names every trivy-action tag before "
+        "0.35.0, so toolgate lists each fetch of 0.34.2, by tag or by the commit it pointed at, "
+        "also those made before the tag moved (which got the good commit): first and last "
+        "fetch tell them apart.[/]"
     )
     denied, exposed_early = result.runners_denied, result.exposed_before_advisory()
     console.print(

@@ -52,7 +52,8 @@ class Daemon:
         with httpx.Client(timeout=1.0) as client:
             while time.monotonic() < deadline:
                 if self._process.poll() is not None:
-                    raise DaemonError(f"toolgate serve exited with {self._process.returncode}")
+                    code = self._process.returncode
+                    raise DaemonError(f"toolgate serve exited with {code}{self._tail()}")
                 try:
                     if client.get(f"{self.url}/readyz").status_code == 200:
                         return

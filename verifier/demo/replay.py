@@ -13,18 +13,15 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-import httpx
-
-from verifier.demo.results import Alert, Answer, DemoResult, Detection, Entry, ExposedRunner
+from verifier.demo.client import DaemonClient
+from verifier.demo.results import Alert, Answer, DemoResult, Detection, Entry
 from verifier.demo.scenario import TRIVY_2026, Ask, Detect, Scenario, Step, commit_sha
 from verifier.demo.stack import Stack, demo_template
 from verifier.demo.world import World
 from verifier.reports import render
 from verifier.store.engine import create_store_engine
 from verifier.tokens import Scope
-from verifier.versioning import canonical_version
 
 OBSERVER = "demo-observer"  # a read token: watching verdicts must not look like fetching
 DETECT_TIMEOUT = 30.0
@@ -45,40 +42,16 @@ class Replay:
         )
         scopes = {team: {Scope.CHECK} for team in teams} | {OBSERVER: {Scope.READ}}
         self.tokens = stack.tokens(scopes)
-        self.client = httpx.Client(base_url=stack.daemon.url, timeout=10)
+        self.client = DaemonClient(stack.daemon.url, self.tokens[OBSERVER])
         self._jobs = 0
 
     def close(self) -> None:
         self.client.close()
 
-    # ---- observing the daemon --------------------------------------------------------------
-
-    def verdict(self, tool: str, version: str) -> dict[str, Any] | None:
-        """toolgate's current decision on a known version (from `/v1/tools/{name}`)."""
-        response = self.client.get(
-            f"/v1/tools/{tool}", headers={"Authorization": f"Bearer {self.tokens[OBSERVER]}"}
-        )
-        response.raise_for_status()
-        wanted = canonical_version(version)
-        for known in response.json().get("versions", []):
-            if canonical_version(known["version"]) == wanted:
-                return known
-        return None
-
     def wait_for(self, detect: Detect, since: float) -> Detection:
-        deadline = time.monotonic() + DETECT_TIMEOUT
-        while True:
-            known = self.verdict(detect.tool, detect.version)
-            codes = [reason["code"] for reason in known["reasons"]] if known else []
-            if detect.code in codes or (
-                detect.code == "allow" and known and known["decision"] == "allow"
-            ):
-                return Detection(
-                    detect, time.monotonic() - since, known["decision"] if known else None
-                )
-            if time.monotonic() > deadline:
-                return Detection(detect, None, known["decision"] if known else None)
-            time.sleep(0.05)
+        known = self.client.wait_for(detect.tool, detect.version, detect.code, DETECT_TIMEOUT)
+        seconds = None if known is None else time.monotonic() - since
+        return Detection(detect, seconds, known["decision"] if known else None)
 
     def settle(self) -> list[Detection]:
         """Wait until the daemon's first poll has verified what the timeline starts from."""
@@ -88,24 +61,23 @@ class Replay:
             for tool, version in self.scenario.settled
         ]
 
-    # ---- runners ------------------------------------------------------------------------------
-
     def ask(self, ask: Ask, since: float, *, first_sight: bool = False) -> Answer:
+        """One runner's request, as a pipeline step makes it before fetching."""
         version = commit_sha(ask.commit) if ask.commit else ask.version
-        params = {"tool": ask.tool, "version": version}
+        params = {}
         if ask.asset:
             params["asset"] = self.world.asset_name(ask.asset, version)
             params["sha256"] = self.world.digest(ask.asset, version)
         self._jobs += 1
-        headers = {
-            "Authorization": f"Bearer {self.tokens[ask.team]}",
-            "X-Toolgate-Runner": ask.runner,
-            "X-Toolgate-Job": f"https://ci.example.org/{ask.team}/jobs/{self._jobs}",
-        }
-        response = self.client.get("/v1/decision", params=params, headers=headers)
+        body = self.client.decide(
+            self.tokens[ask.team],
+            ask.tool,
+            version,
+            runner=ask.runner,
+            job=f"https://ci.example.org/{ask.team}/jobs/{self._jobs}",
+            **params,
+        )
         seconds = time.monotonic() - since
-        response.raise_for_status()
-        body = response.json()
         codes = tuple(reason["code"] for reason in body["reasons"])
         would_deny = body["decision"] == "warn" and any(c != "advisory" for c in codes)
         return Answer(ask, version, body["decision"], codes, would_deny, first_sight, seconds)
@@ -137,27 +109,6 @@ class Replay:
             )
         entry.alerts = list(by_subject.values())
         return entry
-
-    # ---- after the timeline -------------------------------------------------------------------
-
-    def exposure(self, tool: str, version: str) -> list[ExposedRunner]:
-        """The daemon's exposure report of `tool version`, one line per runner (its jobs merged)."""
-        response = self.client.get(
-            "/v1/exposure",
-            params={"tool": tool, "version": version},
-            headers={"Authorization": f"Bearer {self.tokens[OBSERVER]}"},
-        )
-        response.raise_for_status()
-        merged: dict[tuple[str, str], ExposedRunner] = {}
-        for r in response.json()["runners"]:
-            first = datetime.fromisoformat(r["first_fetch"]).astimezone(UTC)
-            last = datetime.fromisoformat(r["last_fetch"]).astimezone(UTC)
-            key = (r["token_name"], r["runner"] or "")
-            if (seen := merged.get(key)) is not None:
-                first, last = min(first, seen.first_fetch), max(last, seen.last_fetch)
-            fetches = r["fetches"] + (seen.fetches if seen else 0)
-            merged[key] = ExposedRunner(key[0], key[1], first, last, fetches)
-        return sorted(merged.values(), key=lambda runner: (runner.first_fetch, runner.runner))
 
 
 def run_demo(
@@ -201,7 +152,7 @@ def run_demo(
             status("reading the exposure report")
             time.sleep(0.3)  # the daemon writes its audit trail every 100 ms
             for tool, version in scenario.exposed:
-                result.exposure[(tool, version)] = replay.exposure(tool, version)
+                result.exposure[(tool, version)] = replay.client.exposure(tool, version)
         finally:
             replay.close()
             stack.daemon.stop()

@@ -338,6 +338,13 @@ TRIVY_2026 = Scenario(
             asks=(
                 Ask("jenkins-12", "team-platform", "trivy", "0.69.6"),
                 Ask(
+                    "gha-payments-08",
+                    "team-payments",
+                    TRIVY_ACTION,
+                    commit="action-0.34.2",
+                    why="the advisory covers every commit tag 0.34.2 named; a waiver would keep it",
+                ),
+                Ask(
                     "gha-platform-01",
                     "team-platform",
                     "trivy",
@@ -353,5 +360,6 @@ TRIVY_2026 = Scenario(
     exposed={
         (SETUP_TRIVY, "v0.2.5"): frozenset({"gha-data-03", "gha-data-04"}),
         (TRIVY_ACTION, "0.34.2"): frozenset({"gl-payments-07"}),
+        (TRIVY_ACTION, commit_sha("action-0.34.2")): frozenset({"gha-payments-08"}),
     },
 )

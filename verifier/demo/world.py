@@ -74,7 +74,7 @@ class World:
                 else:
                     self.github.add_commit(repo, sha, branch=branch)
             case SignedRelease(repo, tag, commit):
-                self._release(repo, tag, commit_sha(commit))
+                self.release(repo, tag, commit_sha(commit))
             case Tags(repo, tags, commit):
                 for tag in tags:
                     self.github.set_tag(repo, tag, commit_sha(commit))
@@ -94,14 +94,28 @@ class World:
         tag = f"v{version.removeprefix('v')}"
         return self.digests[(tag, self.asset_name(template, version))]
 
-    def _release(self, repo: str, tag: str, commit: str) -> None:
+    def release(
+        self,
+        repo: str,
+        tag: str,
+        commit: str,
+        *,
+        workflow: str = RELEASE_WORKFLOW,
+        reusable: bool = True,
+        signed: bool = True,
+        listed_digest: str | None = None,
+    ) -> None:
+        """Build and publish a Trivy-shaped release of `tag` from commit SHA `commit`, signed by
+        `workflow` (calling the reusable release workflow, whose SAN the bundles then carry,
+        unless `reusable` is False); `signed=False` publishes no bundles; `listed_digest` is
+        what the checksums file says instead of the real digests."""
         version = tag.removeprefix("v")
         signer = github_signer(
             repo,
             ref=f"refs/tags/{tag}",
             sha=commit,
-            workflow=RELEASE_WORKFLOW,
-            signer_workflow=f"{repo}/{REUSABLE_WORKFLOW}@refs/tags/{tag}",
+            workflow=workflow,
+            signer_workflow=f"{repo}/{REUSABLE_WORKFLOW}@refs/tags/{tag}" if reusable else None,
         )
         files: dict[str, bytes] = {}
         sums = []
@@ -109,8 +123,10 @@ class World:
             name = template.format(version=version)
             data = tarball(version, name.split("_")[-1].removesuffix(".tar.gz"), commit)
             files[name] = data
-            files[f"{name}.sigstore.json"] = self.authority.sign_artifact(data, signer).encode()
+            if signed:
+                bundle = self.authority.sign_artifact(data, signer)
+                files[f"{name}.sigstore.json"] = bundle.encode()
             self.digests[(tag, name)] = sha256_hex(data)
-            sums.append(f"{sha256_hex(data)}  {name}\n")
+            sums.append(f"{listed_digest or sha256_hex(data)}  {name}\n")
         files[CHECKSUMS.format(version=version)] = "".join(sums).encode()
         self.github.add_release(repo, tag, files)
