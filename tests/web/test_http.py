@@ -10,6 +10,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlmodel import Session, select
 
 from tests.conftest import LiveServer
@@ -231,6 +233,16 @@ def test_bad_action_input_is_a_clear_error_not_a_crash(site: Site):
                 "sha256",
             ),
             ({"kind": "block", "tool": "trivy", "reason": "x", "expires": "soon"}, 422, "duration"),
+            (
+                {"kind": "block", "tool": "trivy", "reason": "x", "expires": "9" * 20 + "w"},
+                422,
+                "dur",
+            ),
+            (
+                {"kind": "block", "tool": "trivy", "reason": "x", "expires": "101000d"},
+                422,
+                "century",
+            ),
             ({"kind": "block", "tool": "trivy", "reason": "   "}, 422, "reason"),
             ({"kind": "block", "tool": "nope", "reason": "x"}, 404, "not in the inventory"),
             ({"kind": "delete", "tool": "trivy", "reason": "x"}, 422, "kind"),
@@ -253,6 +265,17 @@ def test_bad_action_input_is_a_clear_error_not_a_crash(site: Site):
         looked_up = admin.get("/ui/exposure", params={"tool": "trivy", "version": "0.69.4"})
         assert looked_up.status_code == 200 and "No runner fetched it" in looked_up.text
         assert admin.get("/ui/incidents/99999").status_code == 404
+        assert admin.get("/ui/incidents/" + "9" * 30).status_code == 404
+        huge = {"delivery": "9" * 30, "incident": "1", "csrf": token}
+        assert admin.post("/ui/actions/resend", data=huge).status_code == 422
+        assert admin.get("/ui/audit", params={"since": "9" * 20 + "w"}).status_code == 422
+        for cursor, status in (
+            (f"2026-01-01T00:00:00+00:00~{'9' * 30}", 422),
+            (f"2026-01-01T00:00:00+00:00~{2**31 - 1}", 200),
+            (f"2026-01-01T00:00:00+00:00~{2**31}", 422),
+            ("2026-01-01T00:00:00~1", 422),
+        ):
+            assert admin.get("/ui/audit", params={"before": cursor}).status_code == status
         assert admin.get("/ui/tools/no-such-tool").status_code == 404
     assert site.events("token:boss") == []
 
@@ -316,3 +339,20 @@ def test_the_audit_log_filters_and_pages(site: Site):
         bad = reader.get("/ui/audit", params={"since": "yesterday", "decision": "maybe"})
         assert bad.status_code == 422 and "since" in bad.text and "decision" in bad.text
         assert reader.get("/ui/audit", params={"before": "garbage"}).status_code == 422
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    page=st.sampled_from(["/ui/audit", "/ui/exposure", "/ui/incidents", "/ui/tools/trivy"]),
+    params=st.dictionaries(
+        st.sampled_from(["tool", "runner", "decision", "since", "before", "version", "sha256"]),
+        st.text(max_size=60),
+        max_size=5,
+    ),
+)
+def test_no_query_string_makes_a_page_fail(site: Site, page: str, params: dict[str, str]):
+    with site.logged_in(site.read) as reader:
+        answer = reader.get(page, params=params)
+    assert answer.status_code in (200, 422), (page, params, answer.text[:500])

@@ -7,6 +7,7 @@ from typing import Annotated, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from verifier.api.queries import Sha256, ToolName, Version, field_errors
+from verifier.web.views import MAX_ID
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 Optional = Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=64)]
@@ -42,8 +43,8 @@ class ExposureQuery(_Form):
 class ResendForm(_Form):
     """Queue an alert delivery again (admin)."""
 
-    delivery: Annotated[int, Field(ge=1)]
-    incident: Annotated[int, Field(ge=1)]
+    delivery: Annotated[int, Field(ge=1, le=MAX_ID)]
+    incident: Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 F = TypeVar("F", bound=_Form)

@@ -7,7 +7,7 @@ carrying the session's CSRF token, and goes through the same functions as the CL
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -35,6 +35,7 @@ from verifier.web.security import (
     safe_next,
 )
 from verifier.web.views import (
+    MAX_ID,
     AuditFilters,
     PerSnapshot,
     alert_backlog,
@@ -61,6 +62,18 @@ NOTICES = {
 }
 DECISION_FILTERS = ("allow", "warn", "deny", "would-deny")
 MAX_FORM_FIELDS = 20
+MAX_DURATION = timedelta(days=36500)
+
+
+def _duration(text: str) -> timedelta:
+    """A duration a form gave, no longer than a century (FormError otherwise)."""
+    try:
+        value = parse_duration(text)
+    except (ValueError, OverflowError):
+        raise FormError(f'expires: "{text}" is not a duration such as "7d" or "12h"') from None
+    if value > MAX_DURATION:
+        raise FormError(f'expires: "{text}" is longer than a century')
+    return value
 
 
 class LoginRequired(Exception):
@@ -310,7 +323,7 @@ def _router(dashboard: Dashboard) -> APIRouter:
     @router.get("/incidents/{incident_id}")
     def incident(incident_id: str, session: CurrentSession, notice: str | None = None) -> Response:
         found = None
-        if incident_id.isdigit():
+        if incident_id.isdigit() and int(incident_id) <= MAX_ID:
             found = incident_page(engine, dashboard.snapshot(), int(incident_id))
         if found is None:
             raise Refused(404, f"no incident #{incident_id}")
@@ -364,8 +377,8 @@ def _router(dashboard: Dashboard) -> APIRouter:
         if since.strip():
             try:
                 since_at = datetime.now(UTC) - parse_duration(since)
-            except ValueError as exc:
-                errors.append(f"since: {exc}")
+            except (ValueError, OverflowError):
+                errors.append(f'since: "{since[:40]}" is not a duration such as "24h" or "7d"')
         if decision and decision not in DECISION_FILTERS:
             errors.append(f"decision: must be one of {', '.join(DECISION_FILTERS)}")
             decision = ""
@@ -402,7 +415,7 @@ def _router(dashboard: Dashboard) -> APIRouter:
             form = parse_form(OverrideForm, fields)
             if form.kind == "approve" and not (form.version and form.sha256):
                 raise FormError("an approval needs the version and the sha256 you verified")
-            expires = parse_duration(form.expires) if form.expires else None
+            expires = _duration(form.expires) if form.expires else None
             await run_in_threadpool(
                 add_override,
                 engine,

@@ -43,6 +43,7 @@ from verifier.versioning import canonical_version
 
 OUTCOMES = ("allow", "warn", "deny")
 AUDIT_PAGE = 50
+MAX_ID = 2**31 - 1  # store ids are 32-bit integers on PostgreSQL
 TIMELINE_LIMIT = 100
 
 T = TypeVar("T")
@@ -564,7 +565,7 @@ def parse_cursor(text: str) -> tuple[datetime, int]:
     at, sep, row_id = text.partition("~")
     if not sep:
         raise ValueError("not an audit page cursor")
-    moment = datetime.fromisoformat(at)
-    if moment.tzinfo is None:
+    moment, number = datetime.fromisoformat(at), int(row_id)
+    if moment.tzinfo is None or not 0 < number <= MAX_ID:
         raise ValueError("not an audit page cursor")
-    return moment, int(row_id)
+    return moment, number
