@@ -34,6 +34,7 @@ from verifier.store.engine import create_store_engine
 from verifier.store.migrate import current_revision, head_revision
 
 MAX_CLOCK_SKEW = timedelta(seconds=30)
+UPGRADE_ADVICE = "run `toolgate db upgrade` (serve also does it on start)"
 MAX_TRUST_ROOT_AGE = timedelta(days=180)
 TIMEOUT = httpx.Timeout(10.0)
 # Where sigstore-python keeps the public-good trust root it verifies with (sigstore/_internal/
@@ -122,7 +123,7 @@ def check_store(config: Config) -> Check:
             "store",
             Status.FAIL,
             f"no database at {url.database}",
-            "run `toolgate db upgrade` (serve also does it on start)",
+            UPGRADE_ADVICE,
         )
     engine = create_store_engine(config.store_url)
     try:
@@ -143,7 +144,7 @@ def check_store(config: Config) -> Check:
         "store",
         Status.FAIL,
         f"{label}, schema {current or 'empty'}, this toolgate's is {head}",
-        "run `toolgate db upgrade`"
+        UPGRADE_ADVICE
         if current is None or current < (head or "")
         else "the store is newer than this toolgate: upgrade toolgate",
     )
@@ -200,7 +201,7 @@ def check_github(config: Config) -> list[Check]:
             ),
             Check("clock", Status.SKIP, "GitHub not reachable"),
         ]
-    return [_rate_limit_check(config, response), _clock_check(response, received)]
+    return [_rate_limit_check(config, response), check_clock(response, received)]
 
 
 def _rate_limit_check(config: Config, response: httpx.Response) -> Check:
@@ -232,7 +233,8 @@ def _rate_limit_check(config: Config, response: httpx.Response) -> Check:
     return Check(name, Status.OK, detail, advice)
 
 
-def _clock_check(response: httpx.Response, received: datetime) -> Check:
+def check_clock(response: httpx.Response, received: datetime) -> Check:
+    """Our clock against the `Date` of a GitHub answer received at `received`."""
     date = response.headers.get("date")
     if not date:
         return Check("clock", Status.SKIP, "GitHub's answer had no Date header")

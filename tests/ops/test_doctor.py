@@ -19,7 +19,9 @@ from tests.ops.conftest import GitHubWithRateLimit, toolgate
 from verifier.alerts.webhook import sign
 from verifier.config import Config
 from verifier.demo.upstream import FakeGitHub
-from verifier.doctor import Status, _clock_check, check_trust_root
+from verifier.doctor import UPGRADE_ADVICE, Status, check_clock, check_store, check_trust_root
+from verifier.store.engine import create_store_engine
+from verifier.store.migrate import head_revision, upgrade
 
 GITHUB_TOKEN = "ghp_doctorTestToken0123456789abcdefABCDEF"
 EMBEDDED_ROOT = (
@@ -127,7 +129,7 @@ def test_doctor_all_green_then_each_failure_named(
         "advice": "the receiver is failing: alerts will be retried, but look at it",
     }
     assert checks["store"]["status"] == "fail"
-    assert checks["store"]["advice"] == "run `toolgate db upgrade`"
+    assert checks["store"]["advice"] == UPGRADE_ADVICE
 
 
 def test_doctor_names_an_invalid_configuration_and_skips_the_rest(tmp_path: Path):
@@ -147,7 +149,7 @@ def test_clock_skew_is_read_from_the_date_header():
     now = datetime.now(UTC).replace(microsecond=0)  # Date has whole seconds
     for skew, status in ((timedelta(seconds=2), Status.OK), (timedelta(minutes=3), Status.FAIL)):
         response = httpx.Response(200, headers={"Date": format_datetime(now - skew, usegmt=True)})
-        check = _clock_check(response, now)
+        check = check_clock(response, now)
         assert check.status is status, check
     assert "180 s ahead of GitHub's clock" in check.detail
 
@@ -165,3 +167,24 @@ def test_trust_root_without_a_valid_authority_or_too_old_fails(tmp_path: Path):
     check = check_trust_root(path, now)
     assert check.status is Status.FAIL and "0 certificate authorities valid now" in check.detail
     assert check_trust_root(tmp_path / "absent.json", now).status is Status.SKIP
+
+
+def test_store_check_reads_the_schema_revision_on_both_backends(
+    write_config: Callable[..., Config], store_url: str
+):
+    config = write_config(store_url)
+    before = check_store(config)
+    assert before.status is Status.FAIL
+    assert before.advice == UPGRADE_ADVICE
+    engine = create_store_engine(config.store_url)
+    upgrade(engine)
+    engine.dispose()
+    after = check_store(config)
+    assert after.status is Status.OK and f"schema {head_revision()} (current)" in after.detail
+
+
+def test_store_check_names_an_unreachable_database(write_config: Callable[..., Config]):
+    config = write_config("postgresql+psycopg://toolgate@127.0.0.1:9/toolgate")
+    check = check_store(config)
+    assert check.status is Status.FAIL and "127.0.0.1:9" in check.detail
+    assert "check [store] url" in check.advice
