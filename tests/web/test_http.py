@@ -44,7 +44,13 @@ poll_interval = "100ms"
 url = "http://127.0.0.1:9/hook"
 secret_file = "hook.secret"
 name = "chat"
+
+[[feed]]
+name = "osv-local"
+type = "osv"
+path = "{osv}"
 """
+OSV_DIR = Path(__file__).resolve().parents[1] / "data" / "osv-trivy-2026"
 
 
 class Site:
@@ -74,7 +80,7 @@ class Site:
 @pytest.fixture
 def site(live_server: Callable[..., LiveServer], tmp_path: Path) -> Site:
     (tmp_path / "hook.secret").write_text("s3cret-for-tests")
-    server = live_server(extra=WEBHOOK)
+    server = live_server(extra=WEBHOOK.format(osv=OSV_DIR))
     add_override(
         server.engine, kind="block", tool="trivy", actor="test", reason="bad", version="0.69.4"
     )
@@ -161,6 +167,13 @@ def test_failed_logins_are_logged_without_the_token_and_rate_limited(
     assert "dashboard login failed" in caplog.text
     assert "tg_guess" not in caplog.text and site.check not in caplog.text
     assert site.read not in caplog.text
+
+
+def test_the_overview_shows_each_feeds_freshness(site: Site):
+    with site.logged_in(site.read) as reader:
+        wait_for(lambda: "fresh" in reader.get("/ui/").text)  # the daemon syncs it on start
+        overview = reader.get("/ui/").text
+    assert "osv-local" in overview and "stale" not in overview
 
 
 def test_revoking_the_token_ends_its_sessions_at_once(site: Site):
