@@ -260,7 +260,7 @@ TRIVY_2026 = Scenario(
                     why="warn mode: fetched anyway",
                 ),
             ),
-            alerts=(f"WARN {SETUP_TRIVY} v0.2.5",),
+            alerts=(f"WARN {SETUP_TRIVY} v0.2.5", "2 runners fetched it"),
         ),
         Step(
             _at(19, 18, 22),
