@@ -34,22 +34,20 @@ from verifier.web.security import (
     WebSession,
     safe_next,
 )
+from verifier.web.summaries import PerSnapshot, inventory_counts, matched_advisories
+from verifier.web.tool_page import tool_page
 from verifier.web.views import (
     MAX_ID,
     AuditFilters,
-    PerSnapshot,
     alert_backlog,
     audit_page,
     feed_views,
     incident_exposures,
     incident_list,
     incident_page,
-    inventory_counts,
     lookup_exposure,
-    matched_advisories,
     open_incidents,
     parse_cursor,
-    tool_page,
 )
 
 log = logging.getLogger(__name__)
