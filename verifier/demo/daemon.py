@@ -27,7 +27,6 @@ class Daemon:
         self.config_path = config_path
         self.url = url
         self.log_path = log_path
-        self.starts = 0
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
@@ -47,7 +46,6 @@ class Daemon:
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
-        self.starts += 1
         deadline = time.monotonic() + timeout
         with httpx.Client(timeout=1.0) as client:
             while time.monotonic() < deadline:
@@ -79,10 +77,6 @@ class Daemon:
             self._log.close()
             self._log = None
         return process.returncode
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
 
     def _tail(self, lines: int = 20) -> str:
         try:

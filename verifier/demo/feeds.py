@@ -38,7 +38,6 @@ class FeedServer:
         self.files: dict[str, bytes] = {OSV_ZIP: osv_zip([])}
         self.ghsa: list[dict[str, Any]] = []
         self.down = False  # an outage: every request is answered 503 while it is True
-        self.requests: list[str] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(
@@ -87,7 +86,6 @@ class FeedServer:
 
             def do_GET(self) -> None:
                 path = urlsplit(self.path).path
-                feeds.requests.append(path)
                 body = None if feeds.down else feeds._body(path)
                 headers: dict[str, str] = {}
                 if feeds.down:

@@ -9,8 +9,6 @@ from typing import Any
 
 from verifier.demo.scenario import Ask, Detect, PublishAdvisory, Scenario, Step
 
-DENYING = ("deny",)
-
 
 @dataclass(frozen=True)
 class Answer:
