@@ -206,6 +206,9 @@ def test_actions_need_an_admin_session_and_its_csrf_token(site: Site):
             headers={"Origin": "https://evil.example"},
         )
         assert foreign.status_code == 403
+        proxied = {"Origin": "https://toolgate.example", "X-Forwarded-Host": "toolgate.example"}
+        bad_form = {**form, "csrf": token, "reason": " "}  # passes the origin check, then 422
+        assert admin.post("/ui/actions/override", data=bad_form, headers=proxied).status_code == 422
         assert site.events("token:boss") == []
         done = admin.post("/ui/actions/override", data={**form, "csrf": token})
         assert (done.status_code, done.headers["location"]) == (

@@ -53,8 +53,10 @@ def same_origin(request: Request) -> bool:
     origin = request.headers.get("origin")
     if origin is None or origin == "null":
         return True
-    host = request.headers.get("host", "")
-    return origin in (f"http://{host}", f"https://{host}")
+    # behind a reverse proxy the site's own name may come as X-Forwarded-Host (a cross-site
+    # form cannot set that header: the check stays meaningful)
+    hosts = {request.headers.get("host", ""), request.headers.get("x-forwarded-host", "")}
+    return any(origin in (f"http://{host}", f"https://{host}") for host in hosts if host)
 
 
 async def read_form(request: Request) -> dict[str, str]:
