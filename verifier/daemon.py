@@ -70,7 +70,8 @@ def register_secrets(config: Config) -> None:
 
 def status_text(service: Service, now: datetime) -> str:
     """One line for `systemctl status`: tools, snapshot revision, last poll, what is degraded."""
-    parts = [f"serving {len(service.config.tools)} tools"]
+    count = len(service.config.tools)
+    parts = [f"serving {count} tool{'' if count == 1 else 's'}"]
     if service.ready:
         parts.append(f"snapshot revision {service.snapshot_at(now).revision}")
     if not service.config.github.poll_interval:
@@ -185,8 +186,9 @@ class Daemon:
             config.server.listen,
             extra={"listen": config.server.listen, "store": _store_label(self.service.engine)},
         )
-        self.notifier.ready(status_text(self.service, datetime.now(UTC)))
-        self._spawn(self._report_status(), "status")
+        status = status_text(self.service, datetime.now(UTC))
+        self.notifier.ready(status)
+        self._spawn(self._report_status(status), "status")
 
     def _stop(self) -> None:
         if self._server.should_exit:
@@ -249,8 +251,7 @@ class Daemon:
             self.notifier.watchdog()
             await asyncio.sleep(interval)
 
-    async def _report_status(self) -> None:
-        last = ""
+    async def _report_status(self, last: str) -> None:
         while True:
             await asyncio.sleep(STATUS_SECONDS)
             text = status_text(self.service, datetime.now(UTC))

@@ -50,6 +50,7 @@ def test_sighup_swaps_in_a_valid_config_and_keeps_the_old_one_when_invalid(
         time.sleep(0.02)
     assert _codes(client, "syft") == ["unknown-version"]
     _reload_done(daemon, 1)
+    assert daemon.notify.with_key("READY")[1].fields["STATUS"].startswith("serving 4 tools")
 
     # An invalid one (an unknown key on line 3): logged with file and line, nothing changes.
     path.write_text(original.replace("[server]\n", "[server]\nlisten_on = 1\n") + SYFT)
