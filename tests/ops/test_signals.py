@@ -23,6 +23,10 @@ def _codes(client: httpx.Client, tool: str) -> list[str]:
     return [reason["code"] for reason in answer["reasons"]]
 
 
+def _decision(client: httpx.Client, tool: str) -> str:
+    return client.get("/v1/decision", params={"tool": tool, "version": "1"}).json()["decision"]
+
+
 def _reload_done(daemon: DaemonProcess, count: int) -> None:
     """Wait for the `count`-th reload to end (RELOADING=1 … READY=1)."""
     daemon.notify.wait_for("RELOADING", "1", count=count, timeout=10)
@@ -40,15 +44,18 @@ def test_sighup_swaps_in_a_valid_config_and_keeps_the_old_one_when_invalid(
     client = daemon.client(token)
     assert _codes(client, "syft") == ["not-in-inventory"]
 
-    # A valid configuration with a new tool: it answers (as a known tool) within a second.
+    # A valid configuration with a new tool and a new policy for tools not in the inventory:
+    # the tool answers (as a known tool) within a second, unknown ones get the new policy.
     original = path.read_text()
-    path.write_text(original + SYFT)
+    assert 'unknown = "deny"' in original
+    path.write_text(original.replace('unknown = "deny"', 'unknown = "warn"') + SYFT)
     daemon.process.send_signal(signal.SIGHUP)
     sent = time.monotonic()
     while _codes(client, "syft") == ["not-in-inventory"]:
         assert time.monotonic() - sent < 1.0, "the new tool did not answer within a second"
         time.sleep(0.02)
     assert _codes(client, "syft") == ["unknown-version"]
+    assert _decision(client, "nope") == "warn"
     _reload_done(daemon, 1)
     assert daemon.notify.with_key("READY")[1].fields["STATUS"].startswith("serving 4 tools")
 
@@ -60,7 +67,8 @@ def test_sighup_swaps_in_a_valid_config_and_keeps_the_old_one_when_invalid(
     path.write_text(original.replace("127.0.0.1:", "127.0.0.2:"))
     daemon.process.send_signal(signal.SIGHUP)
     _reload_done(daemon, 3)
-    assert _codes(client, "syft") == ["unknown-version"]  # still the first reload's inventory
+    assert _codes(client, "syft") == ["unknown-version"]  # still the first reload's config
+    assert _decision(client, "nope") == "warn"
     assert client.get("/readyz").json()["status"] == "ready"
 
     assert daemon.terminate() == 0
