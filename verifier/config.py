@@ -126,6 +126,7 @@ class GitHubConfig(_Model):
     api_url: str = "https://api.github.com"
     token_file: str | None = None
     poll_interval: Duration = timedelta(minutes=15)
+    upload_grace: Duration = timedelta(hours=1)  # a release may lack configured files this long
 
     @field_validator("api_url")
     @classmethod

@@ -54,9 +54,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 WATCHER = "watcher"
-# How long after first sight a release may still be missing configured files (uploads follow
-# the release's creation) before it is judged without them.
-UPLOAD_GRACE = timedelta(hours=1)
 
 
 @dataclass
@@ -100,7 +97,7 @@ class Watcher:
         pypi: PyPI | None = None,
         workers: int = 16,
         max_asset_bytes: int = MAX_ASSET_BYTES,
-        upload_grace: timedelta = UPLOAD_GRACE,
+        upload_grace: timedelta | None = None,
         leaser: Leaser | None = None,
     ) -> None:
         self.config = config
@@ -112,7 +109,9 @@ class Watcher:
         self.pypi = pypi or PyPI(self.client, config.pypi.index_url)
         self.urls = UrlSource(self.client, max_bytes=max_asset_bytes)
         self.workers = workers
-        self.upload_grace = upload_grace
+        # How long after first sight a release may still lack configured files (uploads follow
+        # the release's creation) before it is judged without them.
+        self.upload_grace = config.github.upload_grace if upload_grace is None else upload_grace
         self.verifier = ReleaseVerifier(
             config, engine, self.client, self.github, self.pypi, max_asset_bytes=max_asset_bytes
         )

@@ -86,6 +86,11 @@ def with_cooldown(text: str) -> str:
     return text.replace(trivy, f'{trivy}\ncooldown = "1h"', 1)
 
 
+def with_short_grace(text: str) -> str:
+    """Judge a release that lacks its bundles after 2 s instead of the hour uploads may take."""
+    return text.replace('poll_interval = "1s"\n', 'poll_interval = "1s"\nupload_grace = "2s"\n', 1)
+
+
 def with_blog(text: str) -> str:
     feed = '[[feed]]\nname = "vendor-blog"\ntype = "rss"\nurl = "$feeds/blog.xml"\ninterval = "1s"'
     return f"{text}\n{feed}\n"
@@ -128,9 +133,9 @@ ATTACKS = {
     "signed-by-an-unexpected-identity": Attack(
         unexpected_identity, "trivy", "v0.69.4", "identity-mismatch", "DENY trivy v0.69.4"
     ),
-    # a release without its bundles is held pending for the upload grace (1 h) before it is
-    # judged `unsigned`; until then it is denied and nothing is alerted
-    "unsigned": Attack(unsigned, "trivy", "v0.69.4", "pending-verification", None),
+    "unsigned": Attack(
+        unsigned, "trivy", "v0.69.4", "unsigned", "DENY trivy v0.69.4", edit=with_short_grace
+    ),
     "checksum-mismatch": Attack(
         checksum_mismatch, "trivy", "v0.69.4", "checksum-mismatch", "DENY trivy v0.69.4"
     ),
