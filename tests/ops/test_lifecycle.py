@@ -7,13 +7,16 @@ import itertools
 import statistics
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import httpx
 
 from tests.ops.conftest import DaemonProcess, create_token
 from verifier.config import Config
+from verifier.daemon import status_text
+from verifier.service import Service
 from verifier.store.engine import create_store_engine
-from verifier.store.migrate import current_revision, head_revision
+from verifier.store.migrate import current_revision, head_revision, upgrade
 
 
 def test_ready_comes_after_migration_and_snapshot_then_watchdog_status_and_stopping(
@@ -93,3 +96,26 @@ def _until_answered(daemon: DaemonProcess, token: str) -> dict[str, object]:
                 assert response.status_code == 200, response.text
                 return response.json()
             time.sleep(0.05)
+
+
+def test_status_line_names_the_last_poll_and_what_is_degraded(
+    write_config: Callable[..., Config],
+):
+    config = write_config(github='poll_interval = "15m"')
+    engine = create_store_engine(config.store_url)
+    upgrade(engine)
+    service = Service(config, engine)
+    service.start_sync()
+    now = datetime(2026, 3, 19, 18, 30, tzinfo=UTC)
+    revision = service.snapshot_at(now).revision
+    assert status_text(service, now) == (
+        f"serving 3 tools, snapshot revision {revision}, first poll running"
+    )
+    service.last_poll_at = datetime(2026, 3, 19, 18, 22, 5, tzinfo=UTC)
+    service.store_error = "connection refused"
+    service.stale_feeds = ["osv-go", "cisa-kev"]
+    assert status_text(service, now) == (
+        f"serving 3 tools, snapshot revision {revision}, last poll 2026-03-19 18:22:05Z, "
+        "degraded: store unreachable; stale feeds osv-go, cisa-kev"
+    )
+    engine.dispose()
