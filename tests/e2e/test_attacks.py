@@ -177,8 +177,18 @@ ATTACKS = {
 
 @pytest.mark.parametrize("name", list(ATTACKS))
 def test_attack_is_denied_alerted_once_and_survives_restarts(e2e, name: str) -> None:
-    case = ATTACKS[name]
-    run = e2e(case.edit)
+    play(e2e(ATTACKS[name].edit), ATTACKS[name])
+
+
+@pytest.mark.postgres
+def test_on_postgresql_too(e2e, pg_database) -> None:
+    case = ATTACKS["signed-by-the-expected-workflow-from-an-unprotected-commit"]
+    url = pg_database()
+    play(e2e(lambda text: f'{case.edit(text)}\n[store]\nurl = "{url}"\n'), case)
+
+
+def play(run: E2E, case: Attack) -> None:
+    """Baseline, attack, verdict and alert, restart: the same verdict and no alert twice."""
     run.stack.feeds.put("/blog.xml", RSS_EMPTY)
     run.start()
     baseline = "too-new" if case.edit is with_cooldown else "allow"
