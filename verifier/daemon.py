@@ -18,9 +18,10 @@ import contextlib
 import logging
 import signal
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from sqlalchemy import Engine
@@ -169,14 +170,16 @@ class Daemon:
             for task in self._tasks:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
-            if self._reload is not None:  # a reload that raced the shutdown restarted work
+            if self._reload is not None:
+                # A reload racing the shutdown may have restarted background work after the
+                # lifespan stopped it: let it finish, then stop (and flush) once more.
                 await asyncio.gather(self._reload, return_exceptions=True)
                 await self.service.stop()
             self.notifier.close()
         log.info("stopped")
 
-    def _spawn(self, coroutine: object, name: str) -> None:
-        self._tasks.add(asyncio.create_task(coroutine, name=name))  # type: ignore[arg-type]
+    def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
+        self._tasks.add(asyncio.create_task(coroutine, name=name))
 
     def _started(self) -> None:
         config = self.service.config
