@@ -71,14 +71,16 @@ class DaemonClient:
                 return None
             time.sleep(0.05)
 
-    def exposure(self, tool: str, version: str) -> list[ExposedRunner]:
-        """The exposure report of `tool version`, one line per runner (its jobs merged)."""
+    def exposure(self, tool: str, version: str) -> tuple[str, list[ExposedRunner]]:
+        """The exposure report of `tool version`: what runners are answered now, and who
+        fetched it (allowed or warned), one line per runner (its jobs merged)."""
         response = self._http.get(
             "/v1/exposure", params={"tool": tool, "version": version}, headers=self._observer
         )
         response.raise_for_status()
+        report = response.json()
         merged: dict[tuple[str, str], ExposedRunner] = {}
-        for r in response.json()["runners"]:
+        for r in report["runners"]:
             first = datetime.fromisoformat(r["first_fetch"]).astimezone(UTC)
             last = datetime.fromisoformat(r["last_fetch"]).astimezone(UTC)
             key = (r["token_name"], r["runner"] or "")
@@ -86,7 +88,8 @@ class DaemonClient:
                 first, last = min(first, seen.first_fetch), max(last, seen.last_fetch)
             fetches = r["fetches"] + (seen.fetches if seen else 0)
             merged[key] = ExposedRunner(key[0], key[1], first, last, fetches)
-        return sorted(merged.values(), key=lambda runner: (runner.first_fetch, runner.runner))
+        runners = sorted(merged.values(), key=lambda runner: (runner.first_fetch, runner.runner))
+        return report["decision"], runners
 
     def readyz(self) -> dict[str, Any]:
         return self._http.get("/readyz").json()

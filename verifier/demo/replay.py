@@ -151,8 +151,11 @@ def run_demo(
                     on_entry(entry)
             status("reading the exposure report")
             time.sleep(0.3)  # the daemon writes its audit trail every 100 ms
-            for tool, version in scenario.exposed:
-                result.exposure[(tool, version)] = replay.client.exposure(tool, version)
+            asked = {(a.ask.tool, a.version) for e in result.entries for a in e.answers}
+            for tool, version in sorted(asked):
+                decision, runners = replay.client.exposure(tool, version)
+                if runners and decision != "allow":  # fetched, and not allowed any more
+                    result.exposure[(tool, version)] = runners
         finally:
             replay.close()
             stack.daemon.stop()

@@ -197,7 +197,8 @@ class DemoResult:
                 self.problems.append(f"no alert mail about {subject!r}")
             if entry.step.malicious and entry.verdict not in ("deny", "would-deny"):
                 self.problems.append(f"{entry.step.title}: not denied ({entry.verdict})")
-        for (tool, version), expected in self.scenario.exposed.items():
+        for tool, version in sorted({*self.scenario.exposed, *self.exposure}):
+            expected = self.scenario.exposed.get((tool, version), frozenset())
             named = {runner.runner for runner in self.exposure.get((tool, version), [])}
             if named != expected:
                 self.problems.append(
