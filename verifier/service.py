@@ -36,7 +36,7 @@ from verifier.metrics import DecisionMetrics
 from verifier.reports.schedule import run_weekly_reports
 from verifier.snapshot import Snapshot, build_snapshot
 from verifier.store.revision import RevisionListener, read_revision
-from verifier.watcher import Watcher
+from verifier.watcher import ToolReport, Watcher
 
 log = logging.getLogger(__name__)
 FEED_CHECK_SECONDS = 30
@@ -55,6 +55,8 @@ class Service:
         self._snapshot: Snapshot | None = None
         self._weigher: tuple[int, AdvisoryWeigher] | None = None
         self.stale_feeds: list[str] = []
+        # tool -> (first, last) failure of its current streak of failed polls by this process
+        self.poll_failures: dict[str, tuple[datetime, datetime]] = {}
         self.last_refresh_ok_at: datetime | None = None
         self.store_error: str | None = None
         self.last_poll_at: datetime | None = None  # the release watcher's last finished poll
@@ -205,11 +207,31 @@ class Service:
             while True:
                 reports = await asyncio.to_thread(lambda: watcher.poll(due_only=True))
                 self.last_poll_at = datetime.now(UTC)
+                self._record_poll_failures(reports, self.last_poll_at)
                 if any(r.new or r.verified or r.rejected or r.incidents for r in reports):
                     await asyncio.to_thread(self.refresh)
                 await asyncio.sleep(tick)
         finally:
             watcher.stop()
+
+    def _record_poll_failures(self, reports: list[ToolReport], now: datetime) -> None:
+        for report in reports:
+            if report.error:
+                first = self.poll_failures.get(report.tool, (now, now))[0]
+                self.poll_failures[report.tool] = (first, now)
+            elif not report.elsewhere:
+                self.poll_failures.pop(report.tool, None)
+
+    def stale_upstreams(self, now: datetime) -> list[str]:
+        """Tools this process has failed to poll for over two poll intervals (the watcher is
+        blind to them: a moved tag would go unseen). A streak not extended for that long means
+        another replica polls the tool now, and no longer counts."""
+        window = 2 * self.config.github.poll_interval
+        return sorted(
+            tool
+            for tool, (first, last) in self.poll_failures.items()
+            if now - first > window and now - last <= window
+        )
 
     async def reload(self, config: Config) -> SyncReport:
         """Run on a new, validated configuration (SIGHUP): its inventory is synced first (if the

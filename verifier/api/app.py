@@ -297,7 +297,10 @@ def create_app(service: Service) -> FastDecisionRoute:
         now = datetime.now(UTC)
         staleness = service.staleness(now) or 0.0
         stale = staleness > service.config.server.max_snapshot_age.total_seconds()
-        degraded = bool(service.store_error) or stale or bool(service.stale_feeds)
+        stale_upstreams = service.stale_upstreams(now)
+        degraded = (
+            bool(service.store_error) or stale or bool(service.stale_feeds) or bool(stale_upstreams)
+        )
         return JSONResponse(
             {
                 "status": "degraded" if degraded else "ready",
@@ -305,6 +308,7 @@ def create_app(service: Service) -> FastDecisionRoute:
                 "snapshot_age_seconds": round(staleness, 3),
                 "store": service.store_error or "ok",
                 "stale_feeds": service.stale_feeds,
+                "stale_upstreams": stale_upstreams,
                 "audit_pending": len(service.audit),
                 "audit_dropped": service.audit.dropped,
             }
