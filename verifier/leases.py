@@ -145,7 +145,7 @@ class Leaser:
         while not stop.wait(self.lease.total_seconds() / 3):
             try:
                 if not renew(self.engine, self.holder, self.lease, datetime.now(UTC), name):
-                    log.warning("lease %s was taken over by another replica", name)
+                    log.warning("lease %s is no longer ours (given back, or taken over)", name)
                     return
             except SQLAlchemyError as exc:  # keep trying: the lease may outlive a short outage
                 log.warning("cannot renew lease %s: %s", name, str(exc).splitlines()[0])
