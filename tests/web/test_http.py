@@ -169,6 +169,28 @@ def test_failed_logins_are_logged_without_the_token_and_rate_limited(
     assert site.read not in caplog.text
 
 
+def test_the_overview_lists_tools_with_denied_versions_on_request(site: Site):
+    engine = site.server.engine  # an approved version the block still denies: a known version
+    add_override(
+        engine,
+        kind="approve",
+        tool="trivy",
+        actor="t",
+        reason="r",
+        version="0.69.4",
+        sha256="a" * 64,
+    )
+    site.server.service.refresh()
+    with site.logged_in(site.read) as reader:
+        wait_for(lambda: "(1 of 3)" in reader.get("/ui/", params={"only": "deny"}).text)
+        every = reader.get("/ui/").text
+        denied = reader.get("/ui/", params={"only": "deny"}).text
+        odd = reader.get("/ui/", params={"only": "<script>"})
+    assert all(f'href="/ui/tools/{name}"' in every for name in ("trivy", "cosign"))
+    assert 'href="/ui/tools/trivy"' in denied and 'href="/ui/tools/cosign"' not in denied
+    assert odd.status_code == 200 and "<script>" not in odd.text
+
+
 def test_the_overview_shows_each_feeds_freshness(site: Site):
     with site.logged_in(site.read) as reader:
         wait_for(lambda: "fresh" in reader.get("/ui/").text)  # the daemon syncs it on start

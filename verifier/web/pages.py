@@ -42,16 +42,21 @@ def page_router(dashboard: Dashboard) -> APIRouter:
     engine, config = service.engine, service.config
 
     @router.get("/")
-    def overview(session: CurrentSession) -> Response:
+    def overview(session: CurrentSession, only: str = "") -> Response:
         snapshot = dashboard.snapshot()
         now = datetime.now(UTC)
         incidents = open_incidents(engine)
+        inventory = dashboard.inventory(snapshot)  # a Summary: .value, .fresh
+        only = only if only in ("warn", "deny") else ""
+        tools = [t for t in inventory.value.tools if not only or t.counts[only]]
         return page(
             "overview.html",
             dashboard.context(
                 session,
                 "overview",
-                inventory=dashboard.inventory(snapshot),  # a Summary: .value, .fresh
+                inventory=inventory,
+                tools=tools,
+                only=only,
                 snapshot=snapshot,
                 staleness=service.staleness(now),
                 store_error=service.store_error,
