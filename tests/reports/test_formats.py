@@ -8,6 +8,7 @@ import re
 
 import orjson
 import pytest
+from cyclonedx.model.bom import Bom
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
@@ -183,10 +184,15 @@ def test_cyclonedx_maps_versions_hashes_evidence_and_analysis(populated) -> None
     assert analysis["trivy@0.69.4"]["state"] == "exploitable"
     assert analysis["trivy@0.69.5"]["state"] == "not_affected"
     assert "our own rebuild" in analysis["trivy@0.69.5"]["detail"]
-    assert {p["name"]: p["value"] for p in bom["metadata"]["properties"]} == {
-        "toolgate:policy-revision": str(bom["metadata"]["properties"][0]["value"]),
-        "toolgate:report-kind": "exposure",
-    }
+    metadata = {p["name"]: p["value"] for p in bom["metadata"]["properties"]}
+    assert metadata["toolgate:report-kind"] == "exposure"
+    assert metadata["toolgate:policy-revision"].isdigit()
+    # the library reads it back into its own model: components, hashes and analysis intact
+    model = Bom.from_json(bom)  # type: ignore[attr-defined]
+    loaded = {str(c.bom_ref): c for c in model.components}
+    assert [h.content for h in loaded["rfc8785@v0.1.2"].hashes] == [WHEEL_SHA256]
+    states = {str(v.bom_ref): v.analysis.state.value for v in model.vulnerabilities}
+    assert states["GHSA-69fq-xp46-6x23/trivy@0.69.5"] == "not_affected"
 
 
 def test_html_escapes_what_operators_wrote(populated) -> None:

@@ -21,7 +21,7 @@ from verifier.config import Config
 from verifier.exposure import EXPOSING_DECISIONS, ExposedRunner
 from verifier.inventory import load_tool_facts
 from verifier.inventory_view import known_versions
-from verifier.policy import AdvisoryHit, Override, Query, ToolFacts
+from verifier.policy import AdvisoryHit, Override, Query, ToolFacts, decide
 from verifier.reports.model import (
     AdvisoryMatch,
     AssetEvidence,
@@ -208,7 +208,8 @@ def _version_report(
     overrides: tuple[Override, ...],
 ) -> VersionReport:
     key = canonical_version(version)
-    decision = snapshot.answer(Query(facts.name, version)).decision
+    hits = snapshot.weigher.hits(facts, version, snapshot.now) if snapshot.weigher else ()
+    decision = decide(Query(facts.name, version), facts, snapshot.unknown, snapshot.now, hits)
     release = facts.releases.get(key)
     row = store.releases.get((facts.name, key))
     evidence = orjson.loads(row.evidence_json) if row is not None else {}
@@ -225,7 +226,6 @@ def _version_report(
         )
         for name, sha256 in sorted(release.assets.items() if release else ())
     )
-    hits = snapshot.weigher.hits(facts, version, snapshot.now) if snapshot.weigher else ()
     return VersionReport(
         tool=facts.name,
         version=version,
