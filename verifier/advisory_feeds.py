@@ -38,6 +38,7 @@ from verifier.incidents import (
     resolve_incident,
 )
 from verifier.inventory import load_tool_facts
+from verifier.leases import Leaser
 from verifier.policy import AdvisoryHit, ToolFacts
 from verifier.store.revision import bump_revision
 from verifier.versioning import canonical_version
@@ -97,26 +98,49 @@ def sync_feeds(
     *,
     names: Iterable[str] | None = None,
     progress: Callable[[str], None] | None = None,
+    leaser: Leaser | None = None,
+    due_only: bool = False,
 ) -> list[FeedOutcome]:
     """Sync the configured feeds (or those named); if anything changed, bump the advisories
-    revision. Incidents follow from the next snapshot (the daemon) or `refresh_incidents`."""
+    revision. Incidents follow from the next snapshot (the daemon) or `refresh_incidents`.
+
+    With a `leaser` each feed is synced under its lease, so replicas sharing a store never sync
+    one feed at once: a feed a replica is syncing fails with a message saying so, or, with
+    `due_only` (the daemon), is left out, as is one synced within its `interval` by anyone."""
     wanted = set(names) if names is not None else None
     outcomes = []
     for feed in config.feeds:
         if wanted is not None and feed.name not in wanted:
             continue
-        if progress:
-            progress(feed.name)
-        try:
-            token = read_secret(feed.token_file, config) if feed.token_file else None
-            report = sync_feed(engine, feed_spec(feed, config), client, token=token)
-        except (AdvisoryError, ConfigError) as exc:
-            outcomes.append(FeedOutcome(feed.name, error=str(exc)))
-        else:
-            outcomes.append(FeedOutcome(feed.name, report=report))
+        if leaser is None:
+            outcomes.append(_sync_one(engine, config, feed, client, progress))
+            continue
+        with leaser.hold(f"feed:{feed.name}", feed.interval, force=not due_only) as mine:
+            if mine:
+                outcomes.append(_sync_one(engine, config, feed, client, progress))
+            elif not due_only:
+                busy = "another replica is syncing it right now: try again in a moment"
+                outcomes.append(FeedOutcome(feed.name, error=busy))
     if any(outcome.changed for outcome in outcomes):
         advisories_changed(engine)
     return outcomes
+
+
+def _sync_one(
+    engine: Engine,
+    config: Config,
+    feed: FeedConfig,
+    client: httpx.Client,
+    progress: Callable[[str], None] | None,
+) -> FeedOutcome:
+    if progress:
+        progress(feed.name)
+    try:
+        token = read_secret(feed.token_file, config) if feed.token_file else None
+        report = sync_feed(engine, feed_spec(feed, config), client, token=token)
+    except (AdvisoryError, ConfigError) as exc:
+        return FeedOutcome(feed.name, error=str(exc))
+    return FeedOutcome(feed.name, report=report)
 
 
 def advisories_changed(engine: Engine) -> None:

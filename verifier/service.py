@@ -161,21 +161,18 @@ class Service:
             self._tasks.append(asyncio.create_task(weekly, name="weekly-report"))
 
     def sync_due_feeds(self, client: httpx.Client) -> None:
-        """Sync the feeds whose interval has passed and that no other replica is syncing (each
-        under a lease: one sync per feed interval across replicas); record an incident for each
-        stale feed."""
-        intervals = {feed.name: feed.interval for feed in self.config.feeds}
-        synced = False
-        for name in due_feeds(self.engine, self.config, datetime.now(UTC)):
-            with self.leaser.hold(f"feed:{name}", intervals[name]) as mine:
-                if not mine:
-                    continue
-                for outcome in sync_feeds(self.engine, self.config, client, names=[name]):
-                    if outcome.error:
-                        log.warning("advisory feed %s failed: %s", outcome.feed, outcome.error)
-                synced = True
-        if synced:
-            self.refresh()
+        """Sync the feeds whose interval has passed and that no other replica is syncing (one
+        sync per feed interval across replicas); record an incident for each stale feed."""
+        due = due_feeds(self.engine, self.config, datetime.now(UTC))
+        if due:
+            outcomes = sync_feeds(
+                self.engine, self.config, client, names=due, leaser=self.leaser, due_only=True
+            )
+            for outcome in outcomes:
+                if outcome.error:
+                    log.warning("advisory feed %s failed: %s", outcome.feed, outcome.error)
+            if outcomes:
+                self.refresh()
         self.stale_feeds = stale_feeds(feed_states(self.engine), self.config, datetime.now(UTC))
         if self.stale_feeds:
             record_stale_feeds(self.engine, self.config, self.stale_feeds)

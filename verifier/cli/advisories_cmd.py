@@ -29,6 +29,7 @@ from verifier.cli.common import (
 )
 from verifier.errors import NotFoundError
 from verifier.inventory import add_override, sync_tools
+from verifier.leases import Leaser
 
 advisories_app = typer.Typer(
     help="Import, sync, match and waive advisories (OSV, GitHub, RSS/Atom, KEV).",
@@ -98,6 +99,7 @@ def sync(
             client,
             names=feed,
             progress=lambda name: status.update(f"syncing {name}"),
+            leaser=Leaser(engine, config.server.lease),
         )
         if any(outcome.changed for outcome in outcomes):
             status.update("matching the inventory")
