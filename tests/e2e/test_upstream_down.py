@@ -47,14 +47,16 @@ def test_decisions_keep_serving_while_upstream_is_down_and_staleness_is_reported
     stale_mail = [m.subject for m in run.mail if "has not synced" in m.subject]
     assert len(stale_mail) == 2, stale_mail
 
-    for _ in range(2):  # before and after a restart while upstream is still down
+    for restart in (True, False):  # before and after a restart while upstream is still down
         again = run.ask("trivy", "0.69.3", sha256=digest, asset=ASSET)
         assert (again["decision"], again["sha256"]) == ("allow", digest)
         assert codes(run.ask("trivy", "0.69.4")) == ["unknown-version"]
         assert run.ask("aquasecurity/trivy-action", "0.34.2")["decision"] == "allow"
-        run.restart()
-        assert sorted(wait_ready(run, "degraded")["stale_feeds"]) == ["github-advisories", "osv"]
-    time.sleep(1.5)
+        if restart:
+            run.restart()
+            stale = wait_ready(run, "degraded")["stale_feeds"]
+            assert sorted(stale) == ["github-advisories", "osv"]
+    time.sleep(1.0)
     assert [m.subject for m in run.mail if "has not synced" in m.subject] == stale_mail
 
     run.world.release("aquasecurity/trivy", "v0.69.5", commit_sha("trivy-0.69.3"))
