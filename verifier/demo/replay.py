@@ -79,6 +79,8 @@ class Replay:
         )
         seconds = time.monotonic() - since
         codes = tuple(reason["code"] for reason in body["reasons"])
+        # The API does not say would-deny: a warn for any reason but an advisory is one (in
+        # enforce mode only advisories warn by themselves).
         would_deny = body["decision"] == "warn" and any(c != "advisory" for c in codes)
         return Answer(ask, version, body["decision"], codes, would_deny, first_sight, seconds)
 
@@ -100,14 +102,10 @@ class Replay:
             subjects = [m.subject for m in mail]
             entry.missing_alerts = [n for n in step.alerts if not any(n in s for s in subjects)]
             time.sleep(STRAGGLERS)
-        by_subject: dict[str, Alert] = {}
+        recipients: dict[str, tuple[str, ...]] = {}
         for mail in self.stack.mailbox.mail[mail_before:]:
-            seen = by_subject.get(mail.subject)
-            recipients = (seen.recipients if seen else ()) + mail.recipients
-            by_subject[mail.subject] = Alert(
-                mail.subject, recipients, seen.path if seen else mail.path
-            )
-        entry.alerts = list(by_subject.values())
+            recipients[mail.subject] = recipients.get(mail.subject, ()) + mail.recipients
+        entry.alerts = [Alert(subject, to) for subject, to in recipients.items()]
         return entry
 
 
@@ -159,14 +157,9 @@ def run_demo(
         finally:
             replay.close()
             stack.daemon.stop()
-        result.files += write_reports(stack, directory / "reports")
+        write_reports(stack, directory / "reports")
         timeline = directory / "timeline.json"
         timeline.write_text(json.dumps([e.to_dict() for e in result.entries], indent=1) + "\n")
-        result.files += [
-            timeline,
-            stack.config_path,
-            *(m.path for m in stack.mailbox.mail if m.path),
-        ]
     finally:
         stack.stop()
     result.seconds = time.monotonic() - started
@@ -174,18 +167,14 @@ def run_demo(
     return result
 
 
-def write_reports(stack: Stack, directory: Path) -> list[Path]:
+def write_reports(stack: Stack, directory: Path) -> None:
     """toolgate's own reports of the store as the replay left it."""
     assert stack.config is not None
     directory.mkdir(parents=True, exist_ok=True)
     engine = create_store_engine(stack.config.store_url)
-    written = []
     try:
         now = datetime.now(UTC)
         for kind, fmt in REPORTS:
-            path = directory / f"{kind}.{fmt}"
-            path.write_bytes(render(kind, fmt, engine, stack.config, now))
-            written.append(path)
+            (directory / f"{kind}.{fmt}").write_bytes(render(kind, fmt, engine, stack.config, now))
     finally:
         engine.dispose()
-    return written

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from verifier.demo.scenario import Ask, Detect, PublishAdvisory, Scenario, Step
@@ -43,9 +42,10 @@ class Detection:
 
 @dataclass(frozen=True)
 class Alert:
+    """One alert as mailed: its subject and everyone it went to."""
+
     subject: str
     recipients: tuple[str, ...]
-    path: Path | None
 
 
 @dataclass
@@ -130,7 +130,6 @@ class DemoResult:
     scenario: Scenario
     entries: list[Entry] = field(default_factory=list)
     exposure: dict[tuple[str, str], list[ExposedRunner]] = field(default_factory=dict)
-    files: list[Path] = field(default_factory=list)
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
 
