@@ -23,8 +23,6 @@ class Mail:
 
     recipients: tuple[str, ...]
     message: EmailMessage
-    raw: bytes
-    path: Path | None
 
     @property
     def subject(self) -> str:
@@ -66,13 +64,11 @@ class Mailbox:
         raw = envelope.original_content or b""
         message = message_from_bytes(raw, policy=policy.default)
         with self._arrived:
-            path = None
             if self.directory is not None:
                 slug = re.sub(r"[^A-Za-z0-9.]+", "-", str(message["Subject"]))[:80].strip("-")
-                path = self.directory / f"{len(self._mail) + 1:03d}-{slug}.eml"
-                path.write_bytes(raw)
+                (self.directory / f"{len(self._mail) + 1:03d}-{slug}.eml").write_bytes(raw)
             recipients = tuple(str(r) for r in envelope.rcpt_tos)
-            self._mail.append(Mail(recipients, message, raw, path))  # type: ignore[arg-type]
+            self._mail.append(Mail(recipients, message))  # type: ignore[arg-type]
             self._arrived.notify_all()
         return "250 OK"
 

@@ -54,15 +54,14 @@ class Stack:
         self.feeds.stop()
         self.github.stop()
 
-    def configure(self, template: str, **values: str) -> Config:
-        """Write the configuration: `$listen`, `$github`, `$feeds` and `$smtp_port` (and any
-        `values`) are filled in; the trust root is `trusted_root.json` next to it."""
+    def configure(self, template: str) -> Config:
+        """Write the configuration: `$listen`, `$github`, `$feeds` and `$smtp_port` are filled
+        in; the trust root is `trusted_root.json` next to it."""
         text = Template(template).substitute(
             listen=self.listen,
             github=self.github.url,
             feeds=self.feeds.url,
             smtp_port=str(self.mailbox.port),
-            **values,
         )
         self.config_path.write_text(text, encoding="utf-8")
         self.config = load_config(self.config_path)
