@@ -140,10 +140,11 @@ def demo(
 ) -> None:
     """Replay the March 2026 Trivy compromise offline, against a real toolgate daemon.
 
-    Everything runs on 127.0.0.1: a fake GitHub with the trivy, trivy-action and setup-trivy
-    timeline, advisory feeds, a mail sink, a demo signing authority (trusted only by the
-    demo's own configuration) and `toolgate serve`. Exit 0 when every malicious event was
-    denied and the exposure report named the exposed runners, else 1.
+    All on 127.0.0.1: a fake GitHub, advisory feeds, a mail sink and `toolgate serve`.
+
+    Signatures come from a demo signing authority that only the demo's configuration trusts.
+
+    Exit 0 when every malicious event was denied and the exposed runners were named, else 1.
     """
     if keep is not None and keep.exists() and (not keep.is_dir() or any(keep.iterdir())):
         raise fail(f"--keep {keep}: choose a new or empty directory")
