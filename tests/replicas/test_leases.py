@@ -11,6 +11,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, select
 
+from tests.replicas.conftest import replica_config
+from verifier.config import load_config
+from verifier.errors import ConfigError
 from verifier.leases import Leaser, claim_due, finish, release, renew
 from verifier.store.models import LeaseRow
 
@@ -121,3 +124,10 @@ def test_release_all_gives_back_everything_a_process_holds(engine):
         assert claim_due(engine, name, leaser.holder, INTERVAL, LEASE, datetime.now(UTC))
     assert leaser.release_all() == 2
     assert claim_due(engine, "watch:cosign", "other", INTERVAL, LEASE, datetime.now(UTC))
+
+
+def test_a_lease_under_a_second_is_a_configuration_error(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text(replica_config("sqlite:///toolgate.db", server='lease = "500ms"'))
+    with pytest.raises(ConfigError, match=r"config.toml:\d+: server.lease: .*shorter than 1s"):
+        load_config(path)
