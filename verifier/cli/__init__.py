@@ -37,6 +37,7 @@ __all__ = [
     "inventory_cmd",
     "main",
     "report_cmd",
+    "scan_cmd",
     "serve",
     "sync_cmd",
     "tokens_cmd",
