@@ -19,8 +19,8 @@ from advisories import feed_states
 from tests.advisories.loopback import Request, Response, serve
 from tests.alerts.conftest import MailHandler
 from tests.conftest import free_port
-from tests.fakes.github import FakeGitHub
 from tests.replicas.conftest import Pair, Replica
+from verifier.demo.upstream import FakeGitHub
 from verifier.store.engine import create_store_engine
 from verifier.store.models import LeaseRow
 from verifier.tokens import Scope

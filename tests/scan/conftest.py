@@ -14,9 +14,9 @@ import pytest
 from sqlmodel import Session
 from typer.testing import CliRunner
 
-from tests.fakes.github import FakeGitHub
 from verifier.cli import app
 from verifier.config import Config, load_config
+from verifier.demo.upstream import FakeGitHub
 from verifier.inventory import sync_tools
 from verifier.store.engine import create_store_engine
 from verifier.store.migrate import upgrade
