@@ -284,6 +284,7 @@ def test_bad_action_input_is_a_clear_error_not_a_crash(site: Site):
             ({"kind": "block", "tool": "trivy", "reason": "   "}, 422, "reason"),
             ({"kind": "block", "tool": "nope", "reason": "x"}, 404, "not in the inventory"),
             ({"kind": "delete", "tool": "trivy", "reason": "x"}, 422, "kind"),
+            ({"kind": "block", "tool": "trivy", "reason": "a\x00b"}, 422, "reason"),
         ]
         for fields, status, words in cases:
             answer = admin.post("/ui/actions/override", data={**fields, "csrf": token})
@@ -307,6 +308,8 @@ def test_bad_action_input_is_a_clear_error_not_a_crash(site: Site):
         huge = {"delivery": "9" * 30, "incident": "1", "csrf": token}
         assert admin.post("/ui/actions/resend", data=huge).status_code == 422
         assert admin.get("/ui/audit", params={"since": "9" * 20 + "w"}).status_code == 422
+        for field in ("tool", "runner"):
+            assert admin.get("/ui/audit", params={field: "a\x00b"}).status_code == 422
         for cursor, status in (
             (f"2026-01-01T00:00:00+00:00~{'9' * 30}", 422),
             (f"2026-01-01T00:00:00+00:00~{2**31 - 1}", 200),

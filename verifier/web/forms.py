@@ -9,7 +9,16 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from verifier.api.queries import Sha256, ToolName, Version, field_errors
 from verifier.web.views import MAX_ID
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+# Free text: no control characters but tabs and line breaks (PostgreSQL refuses NUL outright).
+Text = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        min_length=1,
+        max_length=2000,
+        pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$",
+    ),
+]
 Optional = Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=64)]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from starlette.responses import Response
 
 from verifier.durations import parse_duration
@@ -132,7 +132,6 @@ def page_router(dashboard: Dashboard) -> APIRouter:
 
     @router.get("/audit")
     def audit(
-        request: Request,
         session: CurrentSession,
         tool: str = "",
         runner: str = "",
@@ -156,6 +155,12 @@ def page_router(dashboard: Dashboard) -> APIRouter:
                 cursor = parse_cursor(before)
             except ValueError:
                 errors.append("before: not a page cursor of this page (start again)")
+        if not tool.isprintable():
+            errors.append("tool: control characters are not allowed")
+            tool = ""
+        if not runner.isprintable():
+            errors.append("runner: control characters are not allowed")
+            runner = ""
         filters = AuditFilters(
             tool.strip()[:200] or None, runner.strip()[:200] or None, decision or None, since_at
         )
