@@ -397,3 +397,22 @@ def test_no_query_string_makes_a_page_fail(site: Site, page: str, params: dict[s
     with site.logged_in(site.read) as reader:
         answer = reader.get(page, params=params)
     assert answer.status_code in (200, 422), (page, params, answer.text[:500])
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    fields=st.fixed_dictionaries(
+        {"kind": st.sampled_from(["approve", "block", "waive", ""])},
+        optional={
+            name: st.one_of(st.text(max_size=70), st.sampled_from(["trivy", "0.69.3", "a" * 64]))
+            for name in ("tool", "version", "sha256", "reason", "expires")
+        },
+    )
+)
+def test_no_override_form_makes_the_action_fail(site: Site, fields: dict[str, str]):
+    with site.logged_in(site.admin) as admin:
+        token = csrf_of(admin.get("/ui/tools/trivy").text)
+        answer = admin.post("/ui/actions/override", data={**fields, "csrf": token})
+    assert answer.status_code in (303, 404, 422), (fields, answer.text[:500])
