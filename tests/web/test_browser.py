@@ -95,10 +95,12 @@ def test_a_reader_opens_a_tool_follows_its_incident_and_sees_the_reasons(
 
     page.get_by_role("link", name="tag-moved").first.click()
     expect(page.get_by_role("heading", name="Incident")).to_be_visible()
-    expect(page.locator("ul.reasons")).to_contain_text("tag-moved")
+    expect(page.locator("#now ul.reasons")).to_contain_text("tag-moved")  # told now
+    expect(page.locator("dl.facts ul.reasons")).to_contain_text("tag-moved")  # what changed
     expect(page.locator("main")).to_contain_text("1 runner fetched it")
     expect(page.locator("main")).to_contain_text("runner-7")
     expect(page.locator("main")).to_contain_text("Rotate every credential")
+    page.screenshot(path=tmp_path / "incident-laptop.png", full_page=True)
 
     page.get_by_role("link", name="Exposure").click()
     page.get_by_label("Tool").fill(ACTION_REPO)
@@ -119,7 +121,8 @@ def test_a_reader_opens_a_tool_follows_its_incident_and_sees_the_reasons(
     width = phone.evaluate("document.documentElement.scrollWidth")  # runs in Playwright's world
     assert width <= PHONE["width"], "the page scrolls sideways on a phone: tables must scroll"
     phone.screenshot(path=tmp_path / "tool-phone.png", full_page=True)
-    for name in ("overview-laptop", "tool-laptop", "exposure-dark", "overview-phone", "tool-phone"):
+    shots = ("overview-laptop", "tool-laptop", "incident-laptop", "exposure-dark", "overview-phone")
+    for name in (*shots, "tool-phone"):
         assert (tmp_path / f"{name}.png").stat().st_size > 10_000, name
     page.context.close()
     phone.context.close()

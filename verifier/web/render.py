@@ -10,6 +10,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from starlette.responses import HTMLResponse
 
 from verifier import __version__
+from verifier.policy import Reason
 from verifier.web.security import SECURITY_HEADERS
 
 
@@ -44,6 +45,17 @@ def _short(value: str | None, length: int = 12) -> str:
     return value if len(value) <= length else value[:length] + "…"
 
 
+def _reason_list(value: Any) -> list[Reason] | None:
+    """Stored reason dicts (an incident's detail, an audit record) as `Reason`s, or None if
+    `value` is not a list of them."""
+    if not isinstance(value, list) or not value:
+        return None
+    if not all(isinstance(item, dict) and isinstance(item.get("code"), str) for item in value):
+        return None
+    fields = ("code", "expected", "found", "detail", "eligible_at")
+    return [Reason(**{key: item.get(key) for key in fields}) for item in value]
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=PackageLoader("verifier.web", "templates"),
@@ -52,7 +64,9 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(when=_when, ago=_ago, short=_short, from_json=orjson.loads)
+    env.filters.update(
+        when=_when, ago=_ago, short=_short, from_json=orjson.loads, reason_list=_reason_list
+    )
     env.globals["version"] = __version__
     return env
 
