@@ -10,11 +10,12 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import threading
 import zipfile
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
+
+from verifier.demo.loopback import LoopbackServer
 
 OSV_ZIP = "/osv/all.zip"
 GHSA_LIST = "/advisories"
@@ -31,31 +32,14 @@ def osv_zip(records: list[dict[str, Any]]) -> bytes:
     return buffer.getvalue()
 
 
-class FeedServer:
+class FeedServer(LoopbackServer):
     """Start with `start()`; `url` is the base of every feed it serves."""
 
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {OSV_ZIP: osv_zip([])}
         self.ghsa: list[dict[str, Any]] = []
         self.down = False  # an outage: every request is answered 503 while it is True
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> FeedServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__()
 
     def publish_osv(self, records: list[dict[str, Any]]) -> None:
         """Replace the OSV archive's records."""

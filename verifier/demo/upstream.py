@@ -16,9 +16,11 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from verifier.demo.loopback import LoopbackServer
 
 _IDS = itertools.count(100_000_000)
 
@@ -63,7 +65,7 @@ class FakeRepo:
     attestations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
-class FakeGitHub:
+class FakeGitHub(LoopbackServer):
     """Start with `start()`; `url` is both the API base and the download host."""
 
     def __init__(self, *, latency: float = 0.0, per_page_cap: int = 100) -> None:
@@ -76,24 +78,7 @@ class FakeGitHub:
         self.down = False  # an outage: every request is answered 503 while it is True
         self._injected: deque[Injected] = deque()
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> FakeGitHub:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__()
 
     # ---- scenario building -----------------------------------------------------------------
 
