@@ -28,9 +28,9 @@ from verifier.sources.pypi import PyPI
 from verifier.store.models import CommitCheckRow
 from verifier.verify.artifact import verify_bundle
 from verifier.verify.attestations import AttestationVerified, verify_attestation
-from verifier.verify.checksums import Checksums, check_digest, parse_checksums
+from verifier.verify.checksums import Algorithm, Checksums, check_digest, parse_checksums
 from verifier.verify.claims import CertificateClaims
-from verifier.verify.download import DownloadLimits, download
+from verifier.verify.download import Downloaded, DownloadLimits, download
 from verifier.verify.errors import (
     ChecksumError,
     DownloadError,
@@ -182,11 +182,18 @@ class ReleaseVerifier:
                 found=f"files: {listed}",
             )
             return None
-        fetched = self._download(asset.url, workdir, name, self.max_asset_bytes, verdict)
+        fetched = self._download(
+            asset.url,
+            workdir,
+            name,
+            self.max_asset_bytes,
+            verdict,
+            sha512=_wants_sha512(checksums, name),
+        )
         if fetched is None:
             return None
-        sha256, size, path = fetched
-        path.unlink(missing_ok=True)
+        sha256, size = fetched.sha256, fetched.size
+        fetched.path.unlink(missing_ok=True)
         failures_before = len(verdict.reasons)
         if asset.digest and asset.digest.lower() != f"sha256:{sha256}":
             verdict.fail(
@@ -204,7 +211,7 @@ class ReleaseVerifier:
                     "not-verified", str(exc), expected=f"{name} listed", found="not listed"
                 )
             else:
-                if (failure := check_digest(entry, sha256, None)) is not None:
+                if (failure := check_digest(entry, sha256, fetched.sha512)) is not None:
                     verdict.fail_with(failure)
                 source = f"{checksums.source} line {entry.line}"
         claims: CertificateClaims | None = None
@@ -233,9 +240,10 @@ class ReleaseVerifier:
         verdict: Verdict,
         *,
         sidecar: bool = False,
-    ) -> tuple[str, int, Path] | None:
-        """(sha256, size, path), or None with the failure in `verdict`. A `sidecar` (checksums
-        file, bundle) answered 404 is missing, not failed: plain URLs list no files."""
+        sha512: bool = False,
+    ) -> Downloaded | None:
+        """The download, or None with the failure in `verdict`. A `sidecar` (checksums file,
+        bundle) answered 404 is missing, not failed: plain URLs list no files."""
         try:
             got = download(
                 self.client,
@@ -244,6 +252,7 @@ class ReleaseVerifier:
                 allowed_hosts=DOWNLOAD_HOSTS | {self.github.host},
                 limits=DownloadLimits(max_bytes=cap),
                 name=name,
+                sha512=sha512,
             )
         except DownloadError as exc:
             if sidecar and isinstance(exc, HTTPStatus) and exc.status_code == 404:
@@ -257,7 +266,7 @@ class ReleaseVerifier:
                 "not-verified", f"download of {name} failed: {exc}", expected="a complete download"
             )
             return None
-        return got.sha256, got.size, got.path
+        return got
 
     def _checksums(
         self, tool: ToolConfig, release: UpstreamRelease, workdir: Path, verdict: Verdict
@@ -276,7 +285,7 @@ class ReleaseVerifier:
         if fetched is None:
             return None
         try:
-            return parse_checksums(fetched[2].read_text(encoding="utf-8", errors="replace"), name)
+            return parse_checksums(fetched.path.read_text(encoding="utf-8", errors="replace"), name)
         except ChecksumError as exc:
             verdict.fail("not-verified", str(exc), expected="a checksums file in a known format")
             return None
@@ -376,7 +385,7 @@ class ReleaseVerifier:
         )
         if fetched is None:
             return [] if bundle_name in verdict.missing else None
-        return [fetched[2].read_bytes()]
+        return [fetched.path.read_bytes()]
 
     def _attestation(
         self,
@@ -488,6 +497,16 @@ class ReleaseVerifier:
 def utc_iso(moment: datetime) -> str:
     """ISO 8601 with a Z, as the API writes times."""
     return moment.isoformat().replace("+00:00", "Z")
+
+
+def _wants_sha512(checksums: Checksums | None, name: str) -> bool:
+    """Whether the asset's checksum entry is SHA-512. Only then is SHA-512 computed: it costs
+    about twice SHA-256's CPU time, and everything else (GitHub digests, Sigstore, attestations)
+    names SHA-256. A missing entry is reported after the download."""
+    try:
+        return checksums is not None and checksums.lookup(name).algorithm == Algorithm.SHA512
+    except ChecksumError:
+        return False
 
 
 def _signature_evidence(signature: SignatureEvidence) -> dict[str, Any]:

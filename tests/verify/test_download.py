@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import random
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -12,6 +14,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from verifier.verify import (
     DownloadError,
@@ -27,6 +31,11 @@ from verifier.verify import (
 BODY = bytes(range(256)) * 8192  # 2 MiB: several chunks
 
 
+def sized(size: int) -> bytes:
+    """The body of /sized/SIZE: random-looking bytes, the same for the same size."""
+    return random.Random(size).randbytes(size)
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -34,6 +43,8 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
+        if self.path.startswith("/sized/"):
+            return self._send(sized(int(self.path.removeprefix("/sized/"))))
         route = {
             "/trivy.tar.gz": self._asset,
             "/truncated": self._truncated,
@@ -55,10 +66,13 @@ class Handler(BaseHTTPRequestHandler):
         return self.server.server_address[1]
 
     def _asset(self) -> None:
+        self._send(BODY)
+
+    def _send(self, body: bytes) -> None:
         self.send_response(200)
-        self.send_header("Content-Length", str(len(BODY)))
+        self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(BODY)
+        self.wfile.write(body)
 
     def _truncated(self) -> None:
         self.send_response(200)
@@ -137,13 +151,31 @@ def get(client: httpx.Client, url: str, dest: Path, limits: DownloadLimits = LIM
 
 
 def test_download_hashes_in_one_pass_and_renames_into_place(server, client, tmp_path) -> None:
-    result = get(client, f"{server}/trivy.tar.gz", tmp_path)
+    result = get(client, f"{server}/trivy.tar.gz", tmp_path, sha512=True)
     assert result.path == tmp_path / "trivy.tar.gz"
     assert result.path.read_bytes() == BODY
     assert result.size == len(BODY)
     assert result.sha256 == hashlib.sha256(BODY).hexdigest()
     assert result.sha512 == hashlib.sha512(BODY).hexdigest()
     assert list(tmp_path.iterdir()) == [result.path]
+
+
+def test_sha512_is_computed_only_when_asked(server, client, tmp_path) -> None:
+    result = get(client, f"{server}/trivy.tar.gz", tmp_path)
+    assert (result.sha256, result.sha512) == (hashlib.sha256(BODY).hexdigest(), None)
+    assert result.path.read_bytes() == BODY
+
+
+@settings(max_examples=25, deadline=None)
+@given(size=st.integers(0, 3 << 20) | st.sampled_from([(1 << 20) - 1, 1 << 20, (2 << 20) + 1]))
+def test_random_sizes_give_hashlib_digests_and_the_exact_file(server, size) -> None:
+    body = sized(size)
+    with httpx.Client() as client, tempfile.TemporaryDirectory() as tmp:
+        result = get(client, f"{server}/sized/{size}", Path(tmp), name="a", sha512=True)
+        assert result.path.read_bytes() == body
+    assert result.size == size
+    assert result.sha256 == hashlib.sha256(body).hexdigest()
+    assert result.sha512 == hashlib.sha512(body).hexdigest()
 
 
 def test_redirect_to_allowed_host(server, client, tmp_path) -> None:
@@ -168,6 +200,16 @@ def test_redirect_to_allowed_host(server, client, tmp_path) -> None:
 def test_failures_leave_no_file(server, client, tmp_path, path, error, message) -> None:
     with pytest.raises(error, match=message):
         get(client, f"{server}{path}", tmp_path, name="asset")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "error"),
+    [("/truncated", Truncated), ("/big", TooLarge), ("/big-unannounced", TooLarge)],
+)
+def test_failures_with_both_hashes_leave_no_file(server, client, tmp_path, path, error) -> None:
+    with pytest.raises(error):
+        get(client, f"{server}{path}", tmp_path, name="asset", sha512=True)
     assert list(tmp_path.iterdir()) == []
 
 

@@ -1,5 +1,11 @@
 """Streaming downloads that become evidence only when complete: size cap, deadline,
-redirect allow-list, truncation check, SHA-256 and SHA-512 computed while receiving."""
+redirect allow-list, truncation check, SHA-256 (and SHA-512 on request) computed while
+receiving.
+
+SHA-512 is opt-in: it costs about twice SHA-256's CPU time, and nothing but a checksums file
+that gives a SHA-512 digest needs it (GitHub's asset digests, Sigstore bundles, attestations
+and PyPI all name SHA-256). The release verifier asks for it when the asset's checksum entry
+is SHA-512; a caller that forgets gets `sha512=None`, which `check_digest` fails closed on."""
 
 from __future__ import annotations
 
@@ -33,7 +39,7 @@ class Downloaded:
     path: Path
     size: int
     sha256: str
-    sha512: str
+    sha512: str | None  # None unless asked for
 
 
 @dataclass(frozen=True)
@@ -54,12 +60,14 @@ def download(
     allowed_hosts: Collection[str],
     limits: DownloadLimits,
     name: str | None = None,
+    sha512: bool = False,
 ) -> Downloaded:
-    """Download `url` into `dest_dir/name` (default: the URL's file name).
+    """Download `url` into `dest_dir/name` (default: the URL's file name), computing SHA-256
+    and, if `sha512`, SHA-512.
 
-    The body goes to a temporary file in `dest_dir`, renamed into place only when it is
-    complete; on any failure the temporary file is deleted and a `DownloadError` raised.
-    Redirects are followed only to the original host or `allowed_hosts`.
+    The body goes to a temporary file in `dest_dir`, synced and renamed into place only when
+    it is complete; on any failure the temporary file is deleted and a `DownloadError`
+    raised. Redirects are followed only to the original host or `allowed_hosts`.
     """
     started = time.monotonic()
     default = PurePosixPath(httpx.URL(url).path).name
@@ -68,7 +76,7 @@ def download(
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out:
-            digests = _fetch(client, url, out, allowed_hosts, limits, started)
+            digests = _fetch(client, url, out, allowed_hosts, limits, started, sha512)
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, target)
@@ -85,6 +93,7 @@ def _fetch(
     allowed_hosts: Collection[str],
     limits: DownloadLimits,
     started: float,
+    sha512: bool,
 ) -> Digests:
     origin = httpx.URL(url)
     current = origin
@@ -102,7 +111,7 @@ def _fetch(
                         f"{response.reason_phrase}: expected 200",
                         response.status_code,
                     )
-                return _receive(response, out, limits, started)
+                return _receive(response, out, limits, started, sha512)
     except httpx.TimeoutException as exc:
         raise Timeout(f"GET {current} timed out ({type(exc).__name__}): {exc}") from exc
     except httpx.RemoteProtocolError as exc:
@@ -128,13 +137,13 @@ def _redirect_target(
 
 
 def _receive(
-    response: httpx.Response, out: BinaryIO, limits: DownloadLimits, started: float
+    response: httpx.Response, out: BinaryIO, limits: DownloadLimits, started: float, sha512: bool
 ) -> Digests:
     announced = response.headers.get("content-length")
     expected = int(announced) if announced and announced.isdigit() else None
     if expected is not None and expected > limits.max_bytes:
         raise TooLarge(f"{response.url} is {expected} bytes, above the {limits.max_bytes}-byte cap")
-    with Digester(sink=out) as hasher:
+    with Digester(sink=out.write, sha512=sha512) as hasher:
         for data in response.iter_raw():
             if hasher.size + len(data) > limits.max_bytes:
                 raise TooLarge(f"{response.url} exceeds the {limits.max_bytes}-byte cap")
