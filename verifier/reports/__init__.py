@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from verifier.config import Config
 from verifier.errors import ToolgateError
 from verifier.reports import formats
+from verifier.reports.gcpause import paused_gc
 from verifier.reports.kinds import BUILDERS, build_report
 
 KINDS: tuple[str, ...] = tuple(BUILDERS)
@@ -38,7 +39,8 @@ def render(kind: str, fmt: str, engine: Engine, config: Config, now: datetime) -
         raise ReportError(f'unknown report format "{fmt}": choose one of {", ".join(FORMATS)}')
     if now.tzinfo is None:
         raise ReportError("`now` must be timezone-aware (UTC)")
-    return formats.FORMATS[fmt].render(build_report(kind, engine, config, now))
+    with paused_gc():
+        return formats.FORMATS[fmt].render(build_report(kind, engine, config, now))
 
 
 __all__ = ["FORMATS", "KINDS", "ReportError", "render"]

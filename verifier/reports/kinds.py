@@ -67,39 +67,43 @@ def inventory_report(inventory: Inventory) -> Report:
     """Tools, each version's decision and reasons, and the overrides in force."""
     title = "toolgate inventory"
     outcomes = Counter(v.decision for v in _versions(inventory))
-    tools = Table(
-        "Tools",
-        ("tool", "source", "kind", "mode", "approved", "newest allowed", "versions", "denied"),
-        tuple(
-            (
-                t.name,
-                t.source,
-                t.kind,
-                t.mode,
-                ", ".join(t.approved) or "any verified version",
-                cell(t.newest_allowed),
-                str(len(t.versions)),
-                str(sum(1 for v in t.versions if v.decision == "deny")),
-            )
-            for t in inventory.tools
-        ),
-    )
-    versions = Table(
-        "Versions",
-        ("tool", "version", "status", "decision", "reasons", "sha256", "first seen"),
-        tuple(
-            (
-                v.tool,
-                v.version,
-                v.status,
-                v.decision,
-                _reasons(v.reasons),
-                " ".join(f"{a.name}={a.sha256}" for a in v.assets),
-                cell(v.first_seen_at),
-            )
-            for v in _versions(inventory)
-        ),
-    )
+
+    def tables() -> tuple[Table, ...]:
+        tools = Table(
+            "Tools",
+            ("tool", "source", "kind", "mode", "approved", "newest allowed", "versions", "denied"),
+            tuple(
+                (
+                    t.name,
+                    t.source,
+                    t.kind,
+                    t.mode,
+                    ", ".join(t.approved) or "any verified version",
+                    cell(t.newest_allowed),
+                    str(len(t.versions)),
+                    str(sum(1 for v in t.versions if v.decision == "deny")),
+                )
+                for t in inventory.tools
+            ),
+        )
+        versions = Table(
+            "Versions",
+            ("tool", "version", "status", "decision", "reasons", "sha256", "first seen"),
+            tuple(
+                (
+                    v.tool,
+                    v.version,
+                    v.status,
+                    v.decision,
+                    _reasons(v.reasons),
+                    " ".join(f"{a.name}={a.sha256}" for a in v.assets),
+                    cell(v.first_seen_at),
+                )
+                for v in _versions(inventory)
+            ),
+        )
+        return versions, tools, _overrides_table(inventory)
+
     return Report(
         kind="inventory",
         title=title,
@@ -110,7 +114,7 @@ def inventory_report(inventory: Inventory) -> Report:
             ("versions", str(sum(outcomes.values()))),
             *((f"{outcome}", str(outcomes[outcome])) for outcome in ("allow", "warn", "deny")),
         ),
-        tables=(versions, tools, _overrides_table(inventory)),
+        make_tables=tables,
         document={**_header("inventory", title, inventory), "tools": inventory.tools},
         inventory=inventory,
     )
@@ -172,7 +176,6 @@ def _verification_rows(version: VersionReport) -> Iterable[tuple[str, ...]]:
 def verification_report(inventory: Inventory) -> Report:
     """How each version was verified: one row per verified file (or per version without one)."""
     title = "toolgate verification evidence"
-    rows = tuple(row for v in _versions(inventory) for row in _verification_rows(v))
     baselines = Table(
         "Evidence baselines (last accepted release)",
         ("tool", "version", "signed", "checksums", "attested", "signer", "accepted by", "reason"),
@@ -228,7 +231,14 @@ def verification_report(inventory: Inventory) -> Report:
         generated_at=inventory.generated_at,
         policy_revision=inventory.policy_revision,
         summary=tuple((status, str(count)) for status, count in sorted(statuses.items())),
-        tables=(Table("Verification evidence", _VERIFICATION_COLUMNS, rows), baselines),
+        make_tables=lambda: (
+            Table(
+                "Verification evidence",
+                _VERIFICATION_COLUMNS,
+                tuple(row for v in _versions(inventory) for row in _verification_rows(v)),
+            ),
+            baselines,
+        ),
         document=document,
         inventory=inventory,
     )
@@ -291,7 +301,7 @@ def advisories_report(inventory: Inventory) -> Report:
             ("advisories", str(len({a.advisory_id for _v, a in matches}))),
             *((state, str(states[state])) for state in ("deny", "warn", "waived")),
         ),
-        tables=(
+        make_tables=lambda: (
             Table(
                 "Advisories matched to inventory versions",
                 (*columns, "summary", "waiver", "detail"),
@@ -339,7 +349,7 @@ def exposure_report(inventory: Inventory, engine: Engine, snapshot: Any) -> Repo
         generated_at=inventory.generated_at,
         policy_revision=inventory.policy_revision,
         summary=(("exposed versions", str(len(entries))), ("runners", str(len(runners)))),
-        tables=(
+        make_tables=lambda: (
             Table(
                 "Runners that fetched a version not allowed now",
                 (*columns, "first fetch", "last fetch", "fetches"),
@@ -395,7 +405,7 @@ def audit_report(inventory: Inventory, engine: Engine) -> Report:
             *((outcome, str(outcomes[outcome])) for outcome in ("allow", "warn", "deny")),
             ("operator actions", str(len(trail.events))),
         ),
-        tables=(decisions, events),
+        make_tables=lambda: (decisions, events),
         document={
             **_header("audit", title, inventory),
             "since": iso(trail.since),

@@ -7,9 +7,10 @@ the document holds the structured values (frozen dataclasses, serialised by the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from verifier.reports.model import AuditTrail, ExposureEntry, Inventory
@@ -26,7 +27,7 @@ class Table:
     rows: tuple[tuple[str, ...], ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Report:
     """One report, ready for any format; `tables[0]` is the one CSV carries."""
 
@@ -35,11 +36,16 @@ class Report:
     generated_at: datetime
     policy_revision: int
     summary: tuple[tuple[str, str], ...]
-    tables: tuple[Table, ...]
+    make_tables: Callable[[], tuple[Table, ...]]
     document: Mapping[str, Any]
     inventory: Inventory
     exposure: tuple[ExposureEntry, ...] = ()
     audit: AuditTrail | None = None
+
+    @cached_property
+    def tables(self) -> tuple[Table, ...]:
+        """The tables, built on first use (JSON and CycloneDX never need them)."""
+        return self.make_tables()
 
 
 def iso(moment: datetime | None) -> str:

@@ -28,6 +28,7 @@ from verifier.alerts.smtp import open_relay
 from verifier.config import Config, bare_address
 from verifier.leases import claim_due, finish, new_holder, release
 from verifier.reports.formats import FORMATS
+from verifier.reports.gcpause import paused_gc
 from verifier.reports.kinds import build_report
 
 log = logging.getLogger(__name__)
@@ -123,10 +124,11 @@ def send_weekly_report(
     sent: list[str] = []
     error = None
     try:
-        report = build_report("inventory", engine, config, now)
-        bodies = [FORMATS["md"].render(report)]
-        if config.reports.format == "html":
-            bodies.append(FORMATS["html"].render(report))
+        with paused_gc():
+            report = build_report("inventory", engine, config, now)
+            bodies = [FORMATS["md"].render(report)]
+            if config.reports.format == "html":
+                bodies.append(FORMATS["html"].render(report))
         with open_relay(smtp, config) as relay:
             for name, recipient in claimed:
                 message = build_message(config, bodies, week=week, recipient=recipient, now=now)

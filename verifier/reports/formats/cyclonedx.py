@@ -26,6 +26,7 @@ serialiser, a second validation pass): some 80 s for 20,000 versions, against 20
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -53,16 +54,23 @@ _SEVERITY = {
     "CRITICAL": VulnerabilitySeverity.CRITICAL,
 }
 _OSV = "https://osv.dev/vulnerability/"
+# enumeration values looked up once (an Enum's `.value` costs a descriptor call each time)
 _SHA256 = HashAlgorithm.SHA_256.value
+_APPLICATION, _FILE = ComponentType.APPLICATION.value, ComponentType.FILE.value
+_DISTRIBUTION = ExternalReferenceType.DISTRIBUTION.value
+_ATTESTATION = ExternalReferenceType.ATTESTATION.value
+_VCS = ExternalReferenceType.VCS.value
+_UNRESERVED = re.compile(r"[A-Za-z0-9._~-]+")  # what purl never percent-encodes
 
 
-class _Purls:
-    """Package URLs of one tool's versions (the per-tool part computed once)."""
+class _ToolContext:
+    """What all versions of one tool share: the purl's fixed part, the source repository."""
 
     def __init__(self, tool: ToolReport) -> None:
         kind, _, where = tool.source.partition(":")
         self.kind = kind
         self.tool = tool
+        self.repository = where if kind == "github" else None
         self.base: str | None = None
         if kind == "github":
             owner, _, repo = where.partition("/")
@@ -70,10 +78,11 @@ class _Purls:
         elif kind == "pypi":
             self.base = PackageURL(type="pypi", name=where.lower()).to_string()
 
-    def of(self, version: str, url: str | None) -> str:
+    def purl(self, version: str, url: str | None) -> str:
         if self.base is not None:
             name = version if self.kind == "github" else canonical_version(version)
-            return f"{self.base}@{normalize_version(name, self.kind)}"
+            plain = _UNRESERVED.fullmatch(name) is not None
+            return f"{self.base}@{name if plain else normalize_version(name, self.kind)}"
         namespace, _, name = self.tool.name.rpartition("/")
         return PackageURL(
             type="generic",
@@ -84,28 +93,26 @@ class _Purls:
         ).to_string()
 
 
-def _references(tool: ToolReport, version: VersionReport) -> list[dict[str, str]]:
+def _references(context: _ToolContext, version: VersionReport) -> list[dict[str, str]]:
     references = []
     if version.release_url:
-        references.append(
-            {"type": ExternalReferenceType.DISTRIBUTION.value, "url": version.release_url}
-        )
+        references.append({"type": _DISTRIBUTION, "url": version.release_url})
+    repository = context.repository
     for sig in version.signatures:
+        repository = sig.repository or repository
         if sig.rekor_log_index is not None:
             references.append(
                 {
-                    "type": ExternalReferenceType.ATTESTATION.value,
+                    "type": _ATTESTATION,
                     "url": f"https://search.sigstore.dev/?logIndex={sig.rekor_log_index}",
                     "comment": f"Sigstore signature of {sig.asset} by {sig.signer} "
                     f"({sig.issuer}), logged {sig.integrated_time}",
                 }
             )
-    repository = tool.source.removeprefix("github:") if tool.source.startswith("github:") else None
-    repository = next((s.repository for s in version.signatures if s.repository), repository)
     if version.commit and repository:
         references.append(
             {
-                "type": ExternalReferenceType.VCS.value,
+                "type": _VCS,
                 "url": f"https://github.com/{repository}/commit/{version.commit}",
                 "comment": "source commit",
             }
@@ -128,25 +135,25 @@ def _properties(version: VersionReport, extra: dict[str, str]) -> list[dict[str,
 
 
 def _component(
-    tool: ToolReport, purls: _Purls, version: VersionReport, extra: dict[str, str]
+    context: _ToolContext, version: VersionReport, extra: dict[str, str]
 ) -> dict[str, Any]:
-    ref = f"{tool.name}@{version.version}"
+    ref = f"{context.tool.name}@{version.version}"
     component: dict[str, Any] = {
-        "type": ComponentType.APPLICATION.value,
+        "type": _APPLICATION,
         "bom-ref": ref,
-        "name": tool.name,
+        "name": context.tool.name,
         "version": version.version,
-        "purl": purls.of(version.version, version.release_url),
+        "purl": context.purl(version.version, version.release_url),
     }
     if len(version.assets) == 1:
         component["hashes"] = [{"alg": _SHA256, "content": version.assets[0].sha256}]
-    if references := _references(tool, version):
+    if references := _references(context, version):
         component["externalReferences"] = references
     component["properties"] = _properties(version, extra)
     if version.assets:
         component["components"] = [
             {
-                "type": ComponentType.FILE.value,
+                "type": _FILE,
                 "bom-ref": f"{ref}#{asset.name}",
                 "name": asset.name,
                 "hashes": [{"alg": _SHA256, "content": asset.sha256}],
@@ -245,11 +252,11 @@ def _entries(report: Report) -> Iterable[tuple[dict[str, Any], list[dict[str, An
     """(component, vulnerabilities) of each tool version, in the inventory's order."""
     extra = _extra_properties(report)
     for tool in report.inventory.tools:
-        purls = _Purls(tool)
+        context = _ToolContext(tool)
         for version in tool.versions:
             properties = extra.get((tool.name, canonical_version(version.version)), {})
             yield (
-                _component(tool, purls, version, properties),
+                _component(context, version, properties),
                 [_vulnerability(m, tool, version.version) for m in version.advisories],
             )
 
@@ -276,10 +283,7 @@ class CycloneDxFormat(ReportFormat):
             "version": 1,
             "metadata": _metadata(report),
             "components": components,
-            "dependencies": [
-                {"ref": "toolgate", "dependsOn": [c["bom-ref"] for c in components]},
-                *({"ref": c["bom-ref"]} for c in components),
-            ],
+            "dependencies": [{"ref": "toolgate", "dependsOn": [c["bom-ref"] for c in components]}],
             "vulnerabilities": vulnerabilities,
         }
         return orjson.dumps(bom, option=orjson.OPT_INDENT_2) + b"\n"
