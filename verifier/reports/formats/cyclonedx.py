@@ -254,7 +254,8 @@ def _entries(report: Report) -> Iterable[tuple[dict[str, Any], list[dict[str, An
     for tool in report.inventory.tools:
         context = _ToolContext(tool)
         for version in tool.versions:
-            properties = extra.get((tool.name, canonical_version(version.version)), {})
+            key = (tool.name, canonical_version(version.version)) if extra else None
+            properties = extra.get(key, {}) if key else {}
             yield (
                 _component(context, version, properties),
                 [_vulnerability(m, tool, version.version) for m in version.advisories],
