@@ -11,8 +11,10 @@ import pytest
 from cyclonedx.model.bom import Bom
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
+from typer.testing import CliRunner
 
 from tests.reports.conftest import Store
+from verifier.cli import app
 from verifier.reports import FORMATS, KINDS, ReportError, render
 
 _EXTERNAL = re.compile(
@@ -213,3 +215,21 @@ def test_unknown_kind_format_or_naive_time_is_an_error(populated) -> None:
         render("inventory", "pdf", store.engine, store.config, store.now)
     with pytest.raises(ReportError, match="timezone-aware"):
         render("inventory", "json", store.engine, store.config, store.now.replace(tzinfo=None))
+
+
+def test_cli_writes_the_report_to_stdout_or_a_file(populated, tmp_path) -> None:
+    store: Store = populated()
+    config = ["--config", str(store.config.source_path)]
+    runner = CliRunner()
+    printed = runner.invoke(app, ["report", "advisories", "--format", "json", *config])
+    assert printed.exit_code == 0, printed.output
+    assert orjson.loads(printed.stdout)["kind"] == "advisories"
+    target = tmp_path / "inventory.cdx.json"
+    written = runner.invoke(
+        app, ["report", "inventory", "-f", "cyclonedx", "-o", str(target), *config]
+    )
+    assert written.exit_code == 0, written.output
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(target.read_text()) is None
+    for bad in (["report", "sbom", *config], ["report", "inventory", "-f", "pdf", *config]):
+        result = runner.invoke(app, bad)
+        assert result.exit_code == 2 and "unknown" in result.output
