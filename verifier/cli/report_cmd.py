@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -32,13 +33,16 @@ def report(
         bool,
         typer.Option(
             "--send-weekly",
-            help="Mail this week's inventory report now to the [reports] recipients who have "
-            "not had it (as the daemon does at `[reports] weekly`); KIND must be inventory.",
+            help="Mail this week's inventory report now to the \\[reports] recipients who have "
+            "not had it (as the daemon does at `\\[reports] weekly`); KIND must be inventory.",
         ),
     ] = False,
     config_path: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
-    """Write a report of KIND in --format to stdout or -o FILE (same store, same bytes)."""
+    """Write the KIND report as --format to stdout or -o FILE.
+
+    The same store at the same moment gives the same bytes, so reports diff cleanly.
+    """
     if kind not in KINDS:
         raise fail(f'unknown report kind "{kind}": choose one of {", ".join(KINDS)}')
     if fmt not in FORMATS:
@@ -53,7 +57,7 @@ def report(
         with err_console.status(f"collecting the {kind} report…"):
             body = render(kind, fmt, engine, config, now)
     except (ReportError, SQLAlchemyError) as exc:
-        raise fail(str(exc).splitlines()[0]) from None
+        raise fail(escape(str(exc).splitlines()[0])) from None
     if output is None:
         sys.stdout.buffer.write(body)
         sys.stdout.flush()
@@ -61,8 +65,11 @@ def report(
     try:
         output.write_bytes(body)
     except OSError as exc:
-        raise fail(f"cannot write {output}: {exc.strerror}") from None
-    err_console.print(f"{kind} report ({fmt}, {len(body):,} bytes) written to {output}")
+        raise fail(f"cannot write {escape(str(output))}: {exc.strerror}") from None
+    err_console.print(
+        f"{kind} report ({fmt}, {len(body):,} bytes) written to {escape(str(output))}",
+        highlight=False,
+    )
 
 
 def _send_weekly(kind: str, config: Config, engine: Engine, now: datetime) -> None:
