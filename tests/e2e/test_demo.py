@@ -10,9 +10,12 @@ import sys
 from email import message_from_bytes, policy
 from pathlib import Path
 
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
 from typer.testing import CliRunner
 
 from verifier.cli import app
+from verifier.reports import KINDS
 
 # Any request that is not to loopback goes to this unroutable proxy and fails the demo.
 OFFLINE = {
@@ -63,6 +66,11 @@ def test_the_demo_denies_every_malicious_event_and_names_the_exposed_runners(tmp
         assert runner in exposure
     assert "gha-platform-01" not in exposure  # it fetched only what stayed allowed
     assert (keep / "reports" / "inventory.html").read_text().startswith("<!")
+    for kind in KINDS:  # every report kind in every format, from the demo's store
+        for suffix in ("json", "csv", "md", "html"):
+            assert (keep / "reports" / f"{kind}.{suffix}").stat().st_size > 0, (kind, suffix)
+        bom = (keep / "reports" / f"{kind}.cdx.json").read_text()
+        assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(bom) is None, kind
 
 
 def test_the_demo_will_not_run_in_a_directory_with_something_in_it(tmp_path: Path):

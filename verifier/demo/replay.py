@@ -19,7 +19,7 @@ from verifier.demo.results import Alert, Answer, DemoResult, Detection, Entry
 from verifier.demo.scenario import TRIVY_2026, Ask, Detect, Scenario, Step, commit_sha
 from verifier.demo.stack import Stack, demo_template
 from verifier.demo.world import World
-from verifier.reports import render
+from verifier.reports import FORMATS, KINDS, render
 from verifier.store.engine import create_store_engine
 from verifier.tokens import Scope
 
@@ -27,7 +27,8 @@ OBSERVER = "demo-observer"  # a read token: watching verdicts must not look like
 DETECT_TIMEOUT = 30.0
 ALERT_TIMEOUT = 20.0
 STRAGGLERS = 0.6  # seconds to wait for more alert mails after the expected ones arrived
-REPORTS = (("exposure", "md"), ("exposure", "json"), ("inventory", "html"), ("audit", "csv"))
+# Every report kind is kept in every format, named KIND.SUFFIX
+REPORT_SUFFIXES = {fmt: fmt for fmt in FORMATS} | {"cyclonedx": "cdx.json"}
 
 
 class Replay:
@@ -174,7 +175,9 @@ def write_reports(stack: Stack, directory: Path) -> None:
     engine = create_store_engine(stack.config.store_url)
     try:
         now = datetime.now(UTC)
-        for kind, fmt in REPORTS:
-            (directory / f"{kind}.{fmt}").write_bytes(render(kind, fmt, engine, stack.config, now))
+        for kind in KINDS:
+            for fmt in FORMATS:
+                report = render(kind, fmt, engine, stack.config, now)
+                (directory / f"{kind}.{REPORT_SUFFIXES[fmt]}").write_bytes(report)
     finally:
         engine.dispose()
