@@ -1,9 +1,16 @@
 """Benchmark: hashing while downloading a 1 GiB asset from a loopback HTTP server.
 
-Compares `verifier.verify.download` (SHA-256 + SHA-512 while receiving, written to disk)
-with in-memory hashlib SHA-256 over the same bytes, measured in the same run; also reports
-`sha256sum`. Targets: throughput >= 50 % of in-memory SHA-256; peak RSS growth <= 64 MB.
-Run: .venv/bin/python bench/verify_download.py [--size-mib 1024]
+Compares `verifier.verify.download` (SHA-256 while receiving, written to a temporary file,
+fsynced and renamed) with in-memory hashlib SHA-256 over the same bytes, measured in the same
+run. Both download modes are measured: SHA-256 only (what a release needs unless its
+checksums file gives a SHA-512 digest) and SHA-256 + SHA-512 (about twice the CPU: SHA-512 has
+no instructions of its own, so it alone runs at about half hashlib SHA-256's speed and that
+mode cannot reach 50 %). Rounds alternate baseline and downloads so machine noise hits
+both; the ratio is the median of the rounds' ratios. Also reports `sha256sum`, the httpx
+receive-only ceiling, the download's CPU time, the load average and how much a second
+thread speeds up hashing right now (2.0x on two idle cores; other sessions lower it).
+Targets (SHA-256 mode): throughput >= 50 % of in-memory SHA-256; peak RSS growth <= 64 MB.
+Run: .venv/bin/python bench/verify_download.py [--size-mib 1024] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -13,11 +20,15 @@ import hashlib
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -78,10 +89,65 @@ def receive_only(url: str) -> float:
         return time.perf_counter() - start
 
 
+@dataclass(frozen=True)
+class Timed:
+    """Wall and CPU seconds (this process, all threads) of one download."""
+
+    wall: float
+    cpu: float
+
+
+def timed_download(url: str, dest: Path, size: int, sha512: bool, expect: str | None) -> Timed:
+    with httpx.Client() as client:
+        cpu, start = time.process_time(), time.perf_counter()
+        result = download(
+            client,
+            url,
+            dest,
+            allowed_hosts=(),
+            limits=DownloadLimits(max_bytes=size),
+            sha512=sha512,
+        )
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    if expect is not None:
+        assert result.sha256 == expect, "download digest differs from in-memory digest"
+    assert (result.sha512 is not None) == sha512
+    result.path.unlink()
+    return Timed(wall, cpu)
+
+
+def seconds(work: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    work()
+    return time.perf_counter() - start
+
+
+def thread_speedup(data: bytes) -> float:
+    """How much faster two threads hash two buffers than one thread: ~2 on two idle cores."""
+    part = memoryview(data)[: 64 << 20]
+    start = time.perf_counter()
+    for _ in range(2):
+        hashlib.sha256(part)
+    serial = time.perf_counter() - start
+    threads = [threading.Thread(target=hashlib.sha256, args=(part,)) for _ in range(2)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return serial / (time.perf_counter() - start)
+
+
+MODES = {"sha256": False, "sha256+sha512": True}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size-mib", type=int, default=1024)
-    size = parser.parse_args().size_mib << 20
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    size = args.size_mib << 20
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(dir=Path.cwd() / "bench") as tmp:
         work = Path(tmp)
         asset = work / "asset.bin"
@@ -91,58 +157,73 @@ def main() -> int:
         )
         try:
             port = int(server.stdout.readline())  # type: ignore[union-attr]
+            url = f"http://127.0.0.1:{port}/asset.bin"
             dest = work / "dest"
             dest.mkdir()
+            # First round's downloads before the asset is read into memory: RSS growth.
             rss_before = peak_rss_mb()
-            with httpx.Client() as client:
-                start = time.perf_counter()
-                result = download(
-                    client,
-                    f"http://127.0.0.1:{port}/asset.bin",
-                    dest,
-                    allowed_hosts=(),
-                    limits=DownloadLimits(max_bytes=size),
-                )
-                download_s = time.perf_counter() - start
+            first = {
+                m: timed_download(url, dest, size, sha512, None) for m, sha512 in MODES.items()
+            }
             rss_growth = peak_rss_mb() - rss_before
-            receive_s = receive_only(f"http://127.0.0.1:{port}/asset.bin")
+            data = asset.read_bytes()
+            memory_sha256 = hashlib.sha256(data).hexdigest()
+            rounds: list[tuple[float, float, dict[str, Timed]]] = []
+            for index in range(args.rounds):
+                baseline = seconds(lambda: hashlib.sha256(data).digest())
+                speedup = thread_speedup(data)
+                timed = (
+                    first
+                    if index == 0
+                    else {
+                        m: timed_download(url, dest, size, sha512, memory_sha256)
+                        for m, sha512 in MODES.items()
+                    }
+                )
+                rounds.append((baseline, speedup, timed))
+            receive_s = receive_only(url)
         finally:
             server.terminate()
             server.wait()
-
-        data = asset.read_bytes()
-        start = time.perf_counter()
-        memory_sha256 = hashlib.sha256(data).hexdigest()
-        hashlib_s = time.perf_counter() - start
-        start = time.perf_counter()
-        hashlib.sha512(data).hexdigest()
-        sha512_s = time.perf_counter() - start
-        del data
+        sha512_s = seconds(lambda: hashlib.sha512(data).digest())
         sha256sum_s = None
         if shutil.which("sha256sum"):
-            start = time.perf_counter()
-            subprocess.run(["sha256sum", str(asset)], check=True, capture_output=True)
-            sha256sum_s = time.perf_counter() - start
+            sha256sum_s = seconds(
+                lambda: subprocess.run(["sha256sum", str(asset)], check=True, capture_output=True)
+            )
+    load_after = os.getloadavg()
 
-    assert result.sha256 == memory_sha256, "download digest differs from in-memory digest"
     mb = size / 1e6
-    ratio = hashlib_s / download_s
-    print(f"asset: {size >> 20} MiB over loopback HTTP")
-    print(f"download+sha256+sha512+write: {download_s:6.2f} s  {mb / download_s:7.0f} MB/s")
-    print(f"hashlib sha256 in memory:      {hashlib_s:6.2f} s  {mb / hashlib_s:7.0f} MB/s")
-    print(f"hashlib sha512 in memory:      {sha512_s:6.2f} s  {mb / sha512_s:7.0f} MB/s")
+    hashlib_s = statistics.median(baseline for baseline, _, _ in rounds)
+    print(f"asset: {size >> 20} MiB over loopback HTTP, {args.rounds} rounds")
+    print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} (2 cores)")
+    for index, (baseline, speedup, timed) in enumerate(rounds, 1):
+        figures = "  ".join(
+            f"{m} {mb / t.wall:5.0f} MB/s ({baseline / t.wall:4.0%}, cpu {t.cpu:4.2f} s)"
+            for m, t in timed.items()
+        )
+        print(
+            f"round {index}: hashlib sha256 {mb / baseline:5.0f} MB/s, 2-thread speedup "
+            f"{speedup:.2f}x | {figures}"
+        )
+    ratios = {m: statistics.median(b / t[m].wall for b, _, t in rounds) for m in MODES}
+    for m, ratio in ratios.items():
+        wall = statistics.median(t[m].wall for _, _, t in rounds)
+        target = f" (target >= {THROUGHPUT_TARGET:.0%})" if m == "sha256" else ""
+        print(f"download+{m}+write: median {mb / wall:5.0f} MB/s, ratio {ratio:.0%}{target}")
+    print(f"hashlib sha256 in memory:  median {mb / hashlib_s:5.0f} MB/s")
+    print(f"hashlib sha512 in memory:         {mb / sha512_s:5.0f} MB/s")
     if sha256sum_s:
-        print(f"sha256sum (page cache):        {sha256sum_s:6.2f} s  {mb / sha256sum_s:7.0f} MB/s")
+        print(f"sha256sum (page cache):           {mb / sha256sum_s:5.0f} MB/s")
         print(f"ratio sha256sum / hashlib sha256: {hashlib_s / sha256sum_s:.0%}")
-    print(f"ratio download / hashlib sha256: {ratio:.0%} (target >= {THROUGHPUT_TARGET:.0%})")
-    print(f"httpx receive only, no hashing:  {receive_s:6.2f} s  {mb / receive_s:7.0f} MB/s")
+    print(f"httpx receive only, no hashing:   {mb / receive_s:5.0f} MB/s")
     print(
         f"ceilings vs hashlib sha256: httpx receive {hashlib_s / receive_s:.0%}, "
         f"sha512 alone {hashlib_s / sha512_s:.0%}"
     )
     print(f"peak RSS growth: {rss_growth:.1f} MB (target <= {RSS_TARGET_MB} MB)")
     missed = []
-    if ratio < THROUGHPUT_TARGET:
+    if ratios["sha256"] < THROUGHPUT_TARGET:
         missed.append("throughput")
     if rss_growth > RSS_TARGET_MB:
         missed.append("memory")

@@ -30,8 +30,8 @@ class Digester:
     writing and receiving overlap instead of adding up.
 
     Chunks are copied into a few reusable CHUNK-byte buffers: one thread hand-off per buffer
-    instead of one per network read, and no fresh megabyte allocation per batch (glibc serves
-    those with mmap, so every batch cost 256 page faults: half the CPU time of a download).
+    instead of one per network read, and no megabyte allocation per batch (glibc may serve
+    those with fresh mmaps, one page fault per 4 KiB: a run was seen doubling its CPU time).
     A buffer is refilled only after every consumer is done with it; at most _MAX_PENDING are
     in flight, which bounds memory when consumers lag the reader.
 
