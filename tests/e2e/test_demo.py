@@ -17,12 +17,12 @@ from typer.testing import CliRunner
 from verifier.cli import app
 from verifier.reports import KINDS
 
-# Any request that is not to loopback goes to this unroutable proxy and fails the demo.
+# Any request that is not to loopback goes to this unroutable proxy and fails the demo; with no
+# NO_PROXY given, the demo must keep its own loopback traffic away from the proxy by itself.
 OFFLINE = {
     "HTTP_PROXY": "http://192.0.2.1:9",
     "HTTPS_PROXY": "http://192.0.2.1:9",
     "ALL_PROXY": "http://192.0.2.1:9",
-    "NO_PROXY": "127.0.0.1,localhost",
     "COLUMNS": "160",
 }
 
@@ -34,7 +34,7 @@ def test_the_demo_denies_every_malicious_event_and_names_the_exposed_runners(tmp
         capture_output=True,
         text=True,
         timeout=150,
-        env={**os.environ, **OFFLINE},
+        env={k: v for k, v in os.environ.items() if k.lower() != "no_proxy"} | OFFLINE,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
@@ -35,3 +36,13 @@ class LoopbackServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def bypass_proxies_for_loopback() -> None:
+    """Add 127.0.0.1 and localhost to `NO_PROXY` in this process's environment (inherited by
+    the daemon it starts): everything the demo talks to is on loopback, and a user's
+    `HTTPS_PROXY` must not send those requests to a proxy that cannot reach them."""
+    for name in ("NO_PROXY", "no_proxy"):  # urllib (and so httpx) reads either spelling
+        present = [h.strip() for h in os.environ.get(name, "").split(",") if h.strip()]
+        wanted = present + [h for h in ("127.0.0.1", "localhost") if h not in present]
+        os.environ[name] = ",".join(wanted)

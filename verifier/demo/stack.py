@@ -12,6 +12,7 @@ from verifier.config import Config, load_config
 from verifier.demo.authority import SigningAuthority
 from verifier.demo.daemon import Daemon
 from verifier.demo.feeds import FeedServer
+from verifier.demo.loopback import bypass_proxies_for_loopback
 from verifier.demo.mailbox import Mailbox, free_port
 from verifier.demo.upstream import FakeGitHub
 from verifier.store.engine import create_store_engine
@@ -41,6 +42,7 @@ class Stack:
         self.config: Config | None = None
 
     def start(self) -> Stack:
+        bypass_proxies_for_loopback()
         self.directory.mkdir(parents=True, exist_ok=True)
         self.authority.write_trusted_root(self.directory / TRUSTED_ROOT)
         self.github.start()
