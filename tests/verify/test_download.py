@@ -203,6 +203,17 @@ def test_failures_leave_no_file(server, client, tmp_path, path, error, message) 
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("size", [0, 4095, 1 << 20, (1 << 20) + 4096, (3 << 20) + 7])
+def test_aligned_and_partial_buffers_on_disk_and_tmpfs(server, client, tmp_path, size) -> None:
+    """Full buffers go out with O_DIRECT where allowed, the partial last one buffered."""
+    shm = Path("/dev/shm")
+    for where in [tmp_path, *([shm] if shm.is_dir() else [])]:
+        with tempfile.TemporaryDirectory(dir=where) as tmp:
+            result = get(client, f"{server}/sized/{size}", Path(tmp), name="a")
+            assert result.path.read_bytes() == sized(size)
+            assert result.sha256 == hashlib.sha256(sized(size)).hexdigest()
+
+
 @pytest.mark.parametrize(
     ("path", "error"),
     [("/truncated", Truncated), ("/big", TooLarge), ("/big-unannounced", TooLarge)],

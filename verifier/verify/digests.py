@@ -4,6 +4,7 @@ sink such as a file writer, each consumer on its own thread."""
 from __future__ import annotations
 
 import hashlib
+import mmap
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -32,8 +33,9 @@ class Digester:
     Chunks are copied into a few reusable CHUNK-byte buffers: one thread hand-off per buffer
     instead of one per network read, and no megabyte allocation per batch (glibc may serve
     those with fresh mmaps, one page fault per 4 KiB: a run was seen doubling its CPU time).
-    A buffer is refilled only after every consumer is done with it; at most _MAX_PENDING are
-    in flight, which bounds memory when consumers lag the reader.
+    Buffers are page-aligned (anonymous mmaps) and every one but the last is full, so a sink
+    may write them with O_DIRECT. A buffer is refilled only after every consumer is done with
+    it; at most _MAX_PENDING are in flight, which bounds memory when consumers lag the reader.
 
     SHA-512 runs at about half SHA-256's speed on CPUs with SHA-256 instructions (x86 SHA-NI,
     ARMv8 SHA2), so callers that do not need it should say so."""
@@ -46,8 +48,8 @@ class Digester:
         if sink is not None:
             self._consumers.append(sink)
         self._pools = [ThreadPoolExecutor(max_workers=1) for _ in self._consumers]
-        self._in_flight: deque[tuple[bytearray, list[Future[object]]]] = deque()
-        self._buffer = bytearray(CHUNK)
+        self._in_flight: deque[tuple[mmap.mmap, list[Future[object]]]] = deque()
+        self._buffer = mmap.mmap(-1, CHUNK)
         self._fill = 0
         self._size = 0
 
@@ -94,11 +96,11 @@ class Digester:
         ]
         self._in_flight.append((self._buffer, futures))
         self._buffer = (
-            self._wait_oldest() if len(self._in_flight) >= _MAX_PENDING else bytearray(CHUNK)
+            self._wait_oldest() if len(self._in_flight) >= _MAX_PENDING else mmap.mmap(-1, CHUNK)
         )
         self._fill = 0
 
-    def _wait_oldest(self) -> bytearray:
+    def _wait_oldest(self) -> mmap.mmap:
         """Wait until every consumer is done with the oldest buffer in flight; return it."""
         buffer, futures = self._in_flight.popleft()
         for future in futures:

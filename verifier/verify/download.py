@@ -9,13 +9,14 @@ is SHA-512; a caller that forgets gets `sha512=None`, which `check_digest` fails
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
 import tempfile
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
 
 import httpx
 
@@ -75,10 +76,11 @@ def download(
     fd, tmp_name = tempfile.mkstemp(dir=dest_dir, prefix=f".{target.name}.", suffix=".part")
     tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "wb") as out:
-            digests = _fetch(client, url, out, allowed_hosts, limits, started, sha512)
-            out.flush()
-            os.fsync(out.fileno())
+        try:
+            digests = _fetch(client, url, _Spool(fd), allowed_hosts, limits, started, sha512)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -86,10 +88,48 @@ def download(
     return Downloaded(target, digests.size, digests.sha256, digests.sha512)
 
 
+class _Spool:
+    """Writes the Digester's buffers to the temporary file with O_DIRECT where the file system
+    allows it: the bytes go from the buffer to the disk without a page-cache copy. Buffered
+    writes of a 1 GiB download cost 0.2-1.7 s of kernel CPU here (fresh page-cache pages),
+    O_DIRECT about 0.05 s. The last, partial buffer (and every buffer where O_DIRECT is
+    refused) is written through the page cache; the closing fsync makes both durable."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._direct = _set_direct(fd, True)
+
+    def write(self, data: memoryview) -> None:
+        if self._direct and len(data) % _DIRECT_ALIGN:
+            self._direct = _set_direct(self._fd, False)
+        while data:
+            try:
+                data = data[os.write(self._fd, data) :]
+            except OSError as exc:
+                if not (self._direct and exc.errno == errno.EINVAL):
+                    raise
+                self._direct = _set_direct(self._fd, False)  # flag accepted, I/O refused
+
+
+_DIRECT_ALIGN = 4096  # buffer address, length and file offset: a page covers every device
+
+
+def _set_direct(fd: int, on: bool) -> bool:
+    """Turn O_DIRECT on or off for `fd`; whether it is now on."""
+    if not hasattr(os, "O_DIRECT"):
+        return False
+    flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETFL, flags | os.O_DIRECT if on else flags & ~os.O_DIRECT)
+    except OSError:
+        return False
+    return on
+
+
 def _fetch(
     client: httpx.Client,
     url: str,
-    out: BinaryIO,
+    out: _Spool,
     allowed_hosts: Collection[str],
     limits: DownloadLimits,
     started: float,
@@ -137,7 +177,7 @@ def _redirect_target(
 
 
 def _receive(
-    response: httpx.Response, out: BinaryIO, limits: DownloadLimits, started: float, sha512: bool
+    response: httpx.Response, out: _Spool, limits: DownloadLimits, started: float, sha512: bool
 ) -> Digests:
     announced = response.headers.get("content-length")
     expected = int(announced) if announced and announced.isdigit() else None
