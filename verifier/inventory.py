@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 import orjson
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 from sqlmodel import Session
 
 from verifier.config import Config, ToolConfig
@@ -162,36 +162,44 @@ def list_overrides(engine: Engine, include_inactive: bool = False) -> list[Overr
     ]
 
 
-def _override(row: OverrideRow) -> Override:
-    assert row.id is not None
-    return Override(
-        id=row.id,
-        kind=row.kind,  # type: ignore[arg-type]
-        reason=row.reason,
-        actor=row.actor,
-        created_at=row.created_at,
-        version=row.version,
-        sha256=row.sha256,
-        commit=row.commit,
-        expires_at=row.expires_at,
-        advisory=row.advisory,
-    )
+_TOOL = ToolRow.__table__.c  # type: ignore[attr-defined]
+_RELEASE = ReleaseRow.__table__.c  # type: ignore[attr-defined]
+_ASSET = AssetRow.__table__.c  # type: ignore[attr-defined]
+_TAG_PIN = TagPinRow.__table__.c  # type: ignore[attr-defined]
+_OVERRIDE = OverrideRow.__table__.c  # type: ignore[attr-defined]
 
 
-def _release(row: ReleaseRow, assets: list[AssetRow], tag_commit: str | None) -> ReleaseFacts:
-    """`tag_commit`: where the release's tag points now (it differs from the pin once moved)."""
-    reasons = tuple(Reason(**reason) for reason in orjson.loads(row.reasons_json))
-    changes = orjson.loads(row.evidence_json).get("changes", ())
-    return ReleaseFacts(
-        version=row.version,
-        status=row.status,  # type: ignore[arg-type]
-        first_seen_at=row.first_seen_at,
-        assets={asset.name: asset.sha256 for asset in assets},
-        commits=frozenset(commit for commit in (row.commit, tag_commit) if commit),
-        reasons=reasons,
-        pinned_commit=row.commit,
-        changes=tuple(Reason(**change) for change in changes),
-    )
+def _reasons(text: str) -> tuple[Reason, ...]:
+    return () if text == "[]" else tuple(Reason(**reason) for reason in orjson.loads(text))
+
+
+def _changes(evidence_json: str) -> tuple[Reason, ...]:
+    """Upstream changes recorded in a release's evidence (parsed only when it names any)."""
+    if '"changes"' not in evidence_json:
+        return ()
+    return tuple(Reason(**change) for change in orjson.loads(evidence_json).get("changes", ()))
+
+
+def _assets_by_release(connection: Connection) -> dict[int, dict[str, str]]:
+    """Each release's assets: name -> pinned sha256."""
+    assets: dict[int, dict[str, str]] = {}
+    for release_id, name, sha256 in connection.execute(
+        select(_ASSET.release_id, _ASSET.name, _ASSET.sha256)
+    ):
+        assets.setdefault(release_id, {})[name] = sha256
+    return assets
+
+
+def _overrides(connection: Connection) -> dict[str, list[Override]]:
+    """Overrides not revoked (expired ones included: the policy weighs expiry), by tool."""
+    columns = (_OVERRIDE.tool, _OVERRIDE.id, _OVERRIDE.kind, _OVERRIDE.reason, _OVERRIDE.actor)
+    columns += (_OVERRIDE.created_at, _OVERRIDE.version, _OVERRIDE.sha256, _OVERRIDE.commit)
+    columns += (_OVERRIDE.expires_at, _OVERRIDE.advisory)
+    by_tool: dict[str, list[Override]] = {}
+    statement = select(*columns).where(_OVERRIDE.revoked_at.is_(None))
+    for tool, *fields in connection.execute(statement):
+        by_tool.setdefault(tool, []).append(Override(*fields))
+    return by_tool
 
 
 def _config_waivers(config: Config, tool: str) -> tuple[Override, ...]:
@@ -214,47 +222,73 @@ def _config_waivers(config: Config, tool: str) -> tuple[Override, ...]:
 
 
 def load_tool_facts(session: Session, config: Config) -> Mapping[str, ToolFacts]:
-    """Compile the store's tools, releases and overrides into the policy's facts."""
-    tools = session.scalars(select(ToolRow)).all()
-    releases: dict[str, dict[str, ReleaseFacts]] = {}
-    assets_by_release: dict[int, list[AssetRow]] = {}
-    for asset in session.scalars(select(AssetRow)):
-        assets_by_release.setdefault(asset.release_id, []).append(asset)
+    """Compile the store's tools, releases and overrides into the policy's facts.
+
+    One column-only select per table (no ORM objects): this runs on every snapshot rebuild."""
+    connection = session.connection()  # Core rows: no ORM result machinery
+    assets = _assets_by_release(connection)
     tag_commits = {
-        (pin.tool, canonical_version(pin.tag)): pin.current_commit
-        for pin in session.scalars(select(TagPinRow))
-    }
-    by_commit: dict[str, dict[str, str]] = {}
-    for release in session.scalars(select(ReleaseRow)):
-        key = canonical_version(release.version)
-        facts = _release(
-            release,
-            assets_by_release.get(release.id or -1, []),
-            tag_commits.get((release.tool, key)),
+        (tool, canonical_version(tag)): current
+        for tool, tag, current in connection.execute(
+            select(_TAG_PIN.tool, _TAG_PIN.tag, _TAG_PIN.current_commit)
         )
-        releases.setdefault(release.tool, {})[key] = facts
-        for commit in facts.commits:
-            by_commit.setdefault(release.tool, {})[commit] = key
-    overrides: dict[str, list[Override]] = {}
-    for row in session.scalars(select(OverrideRow).where(OverrideRow.revoked_at.is_(None))):
-        overrides.setdefault(row.tool, []).append(_override(row))
+    }
+    releases: dict[str, dict[str, ReleaseFacts]] = {}
+    by_commit: dict[str, dict[str, str]] = {}
+    statement = select(
+        _RELEASE.id,
+        _RELEASE.tool,
+        _RELEASE.version,
+        _RELEASE.status,
+        _RELEASE.first_seen_at,
+        _RELEASE.commit,
+        _RELEASE.reasons_json,
+        _RELEASE.evidence_json,
+    )
+    for (
+        release_id,
+        tool,
+        version,
+        status,
+        first_seen_at,
+        commit,
+        reasons,
+        evidence,
+    ) in connection.execute(statement):
+        key = canonical_version(version)
+        tag_commit = tag_commits.get((tool, key))  # differs from the pin once the tag moved
+        commits = frozenset(c for c in (commit, tag_commit) if c)
+        releases.setdefault(tool, {})[key] = ReleaseFacts(
+            version=version,
+            status=status,
+            first_seen_at=first_seen_at,
+            assets=assets.get(release_id, {}),
+            commits=commits,
+            reasons=_reasons(reasons),
+            pinned_commit=commit,
+            changes=_changes(evidence),
+        )
+        tool_commits = by_commit.setdefault(tool, {})
+        for seen in commits:
+            tool_commits[seen] = key
+    overrides = _overrides(connection)
     result = {}
-    for row in tools:
-        tool = ToolConfig.model_validate_json(row.config_json)
-        tool_overrides = overrides.get(row.name, [])
-        result[row.name] = ToolFacts(
-            name=row.name,
+    for name, config_json in connection.execute(select(_TOOL.name, _TOOL.config_json)):
+        tool = ToolConfig.model_validate_json(config_json)
+        tool_overrides = overrides.get(name, [])
+        result[name] = ToolFacts(
+            name=name,
             mode=tool.mode or config.policy.mode,
             cooldown=tool.cooldown if tool.cooldown is not None else config.policy.cooldown,
             approved=ApprovedVersions(tool.versions),
-            releases=releases.get(row.name, {}),
+            releases=releases.get(name, {}),
             approvals=tuple(o for o in tool_overrides if o.kind == "approve"),
             blocks=tuple(o for o in tool_overrides if o.kind == "block"),
             waivers=(
                 *(o for o in tool_overrides if o.kind == "waive"),
-                *_config_waivers(config, row.name),
+                *_config_waivers(config, name),
             ),
             advisory_packages=tool.advisory_packages,
-            by_commit=by_commit.get(row.name, {}),
+            by_commit=by_commit.get(name, {}),
         )
     return result

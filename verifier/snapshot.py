@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from verifier.advisory_policy import AdvisoryWeigher
 from verifier.config import Config
+from verifier.gcpause import paused_gc
 from verifier.inventory import load_tool_facts
 from verifier.policy import (
     AdvisoryHit,
@@ -135,10 +136,12 @@ def compile_snapshot(
 def build_snapshot(
     engine: Engine, config: Config, weigher: AdvisoryWeigher | None = None
 ) -> Snapshot:
-    """Read every fact from the store in one transaction and compile it."""
-    with Session(engine) as session:
-        revision = read_revision(session)
-        tools = load_tool_facts(session, config)
-        tokens = load_tokens(session)
-    now = datetime.now(UTC)
-    return compile_snapshot(revision, now, now, config.policy.unknown, tools, tokens, weigher)
+    """Read every fact from the store in one transaction and compile it (the cyclic collector
+    paused: the facts are tens of thousands of small objects, none in a cycle)."""
+    with paused_gc():
+        with Session(engine) as session:
+            revision = read_revision(session)
+            tools = load_tool_facts(session, config)
+            tokens = load_tokens(session)
+        now = datetime.now(UTC)
+        return compile_snapshot(revision, now, now, config.policy.unknown, tools, tokens, weigher)

@@ -19,8 +19,8 @@ from sqlalchemy import Engine
 
 from verifier.config import Config
 from verifier.errors import ToolgateError
+from verifier.gcpause import paused_gc
 from verifier.reports import formats
-from verifier.reports.gcpause import paused_gc
 from verifier.reports.kinds import BUILDERS, build_report
 
 KINDS: tuple[str, ...] = tuple(BUILDERS)

@@ -26,9 +26,9 @@ from verifier.alerts.errors import DeliveryError
 from verifier.alerts.message import message_id
 from verifier.alerts.smtp import open_relay
 from verifier.config import Config, bare_address
+from verifier.gcpause import paused_gc
 from verifier.leases import claim_due, finish, new_holder, release
 from verifier.reports.formats import FORMATS
-from verifier.reports.gcpause import paused_gc
 from verifier.reports.kinds import build_report
 
 log = logging.getLogger(__name__)
