@@ -6,6 +6,11 @@ committed, at a cost in throughput. When `buffer_limit` records are waiting (a l
 cannot keep up with), answers wait for the next write: slower, never lost. Only while the store is
 unreachable do records beyond `buffer_limit` get dropped, oldest first, and counted
 (`toolgate_audit_dropped_total`): decisions must go on without the database.
+
+The server writes through a separate process (`verifier.audit_writer`); a batch stays in this
+buffer until the writer acknowledged its commit, so a writer that dies loses nothing (a new one
+is started, and the batch is written again: one that died between its commit and its
+acknowledgement leaves that batch recorded twice).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from collections import deque
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from operator import attrgetter
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from sqlalchemy import Engine, insert, select
@@ -44,6 +49,7 @@ class AuditRecord:
     revision: int
 
 
+AuditRow = tuple[Any, ...]  # an AuditRecord's values, in field order (what the buffer holds)
 _COLUMNS = tuple(field.name for field in fields(AuditRecord))
 _VALUES = attrgetter(*_COLUMNS)
 _SQLITE_INSERT = (
@@ -52,34 +58,80 @@ _SQLITE_INSERT = (
 _AT, _WOULD_DENY = _COLUMNS.index("at"), _COLUMNS.index("would_deny")
 
 
-def _sqlite_row(record: AuditRecord) -> tuple[Any, ...]:
-    """The record as the store's SQLite columns hold it (naive UTC text, as UTCDateTime writes)."""
-    row = list(_VALUES(record))
-    row[_AT] = record.at.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-    row[_WOULD_DENY] = int(record.would_deny)
-    return tuple(row)
+def _sqlite_row(row: AuditRow) -> AuditRow:
+    """The row as the store's SQLite columns hold it (naive UTC text, as UTCDateTime writes)."""
+    values = list(row)
+    values[_AT] = row[_AT].astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    values[_WOULD_DENY] = int(row[_WOULD_DENY])
+    return tuple(values)
+
+
+class WriteFailed(Exception):
+    """A batch was not committed (store error, or the writer process died); none of it was."""
+
+
+class Writer(Protocol):
+    def start(self) -> None: ...
+
+    def write(self, rows: list[AuditRow]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class StoreWriter:
+    """Inserts rows into the store from the calling thread (the writer process uses it too)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def start(self) -> None:
+        """Nothing to start: writes run in the caller's thread."""
+
+    def write(self, rows: list[AuditRow]) -> None:
+        """Insert `rows` in one transaction (SQLAlchemyError if the store refused)."""
+        # Rows are built by hand: dataclasses.asdict or ORM conversion cost several times the
+        # insert itself.
+        with self._engine.begin() as connection:
+            if connection.dialect.name == "sqlite":
+                connection.exec_driver_sql(_SQLITE_INSERT, [_sqlite_row(r) for r in rows])
+            else:
+                values = [dict(zip(_COLUMNS, r, strict=True)) for r in rows]
+                connection.execute(insert(DecisionLogRow), values)
+
+    def close(self) -> None:
+        """Nothing to release: the engine belongs to the caller."""
 
 
 class AuditBuffer:
-    """A bounded in-memory queue of records, written to the store in batches."""
+    """A bounded in-memory queue of records, written to the store in batches by `writer`
+    (default: a StoreWriter on `engine`, in a worker thread)."""
 
-    def __init__(self, engine: Engine, limit: int, *, durable: bool = False) -> None:
-        self._engine = engine
+    def __init__(
+        self, engine: Engine, limit: int, *, durable: bool = False, writer: Writer | None = None
+    ) -> None:
+        self._writer = writer or StoreWriter(engine)
         self._limit = limit
         self._durable = durable
         self._lock = asyncio.Lock()
-        self._pending: deque[AuditRecord] = deque()
+        self._pending: deque[AuditRow] = deque()
+        self._in_flight = 0
         self.dropped = 0
         self.written = 0
         self.last_error: str | None = None
 
     def __len__(self) -> int:
-        return len(self._pending)
+        """Records not yet committed (queued, or in the batch being written)."""
+        return len(self._pending) + self._in_flight
 
     def append(self, record: AuditRecord) -> None:
-        """Queue a record. Only while the store is unreachable are the oldest beyond the limit
-        dropped (and counted); otherwise a full buffer makes answers wait (`must_flush_now`)."""
-        self._pending.append(record)
+        """Queue a record (see `append_row`)."""
+        self.append_row(_VALUES(record))
+
+    def append_row(self, row: AuditRow) -> None:
+        """Queue a record's values, in AuditRecord's field order. Only while the store is
+        unreachable are the oldest beyond the limit dropped (and counted); otherwise a full
+        buffer makes answers wait (`must_flush_now`)."""
+        self._pending.append(row)
         if self.last_error is not None and len(self._pending) > self._limit:
             self._pending.popleft()
             self.dropped += 1
@@ -89,16 +141,6 @@ class AuditBuffer:
         """Whether an answer must wait for its record to be written before it is sent: always
         in durable mode, and as backpressure when the buffer is full and the store reachable."""
         return self._durable or (len(self._pending) >= self._limit and self.last_error is None)
-
-    def _write(self, batch: list[AuditRecord]) -> None:
-        # Rows are built by hand: this runs beside the event loop and holds the GIL, and
-        # dataclasses.asdict or ORM conversion cost several times the insert itself.
-        with self._engine.begin() as connection:
-            if connection.dialect.name == "sqlite":
-                connection.exec_driver_sql(_SQLITE_INSERT, [_sqlite_row(r) for r in batch])
-            else:
-                rows = [dict(zip(_COLUMNS, _VALUES(r), strict=True)) for r in batch]
-                connection.execute(insert(DecisionLogRow), rows)
 
     async def flush(self) -> int:
         """Write what is pending; on failure keep it for the next try. Returns records written."""
@@ -110,9 +152,10 @@ class AuditBuffer:
             return 0
         batch = list(self._pending)
         self._pending.clear()
+        self._in_flight = len(batch)
         try:
-            await asyncio.to_thread(self._write, batch)
-        except SQLAlchemyError as exc:
+            await asyncio.to_thread(self._writer.write, batch)
+        except (SQLAlchemyError, WriteFailed) as exc:
             self.last_error = str(exc).splitlines()[0]
             log.warning("audit flush failed, keeping %d records: %s", len(batch), self.last_error)
             self._pending.extendleft(reversed(batch))
@@ -120,12 +163,25 @@ class AuditBuffer:
                 self._pending.popleft()
                 self.dropped += 1
             return 0
+        finally:
+            self._in_flight = 0
         self.last_error = None
         self.written += len(batch)
         return len(batch)
 
+    async def close(self) -> None:
+        """Flush, then stop the writer (a later flush starts it again)."""
+        async with self._lock:
+            await self._flush()
+            await asyncio.to_thread(self._writer.close)
+
     async def run(self, interval: float) -> None:
-        """Flush every `interval` seconds until cancelled."""
+        """Start the writer (so the first batch does not wait for it), then flush every
+        `interval` seconds until cancelled."""
+        try:
+            await asyncio.to_thread(self._writer.start)
+        except WriteFailed as exc:  # the first flush tries again
+            log.warning("audit writer not started: %s", exc)
         while True:
             await asyncio.sleep(interval)
             await self.flush()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
@@ -13,21 +13,44 @@ from prometheus_client.registry import Collector
 LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1)
 
 
+AnswerKind = tuple[str, tuple[str, ...]]  # an answer's outcome and reason codes
+
+
 class DecisionMetrics:
-    """Counts decisions by outcome and reason, and their latency."""
+    """Counts decisions by outcome and reason, and their latency.
+
+    The hot path counts each kind of answer with one dict update; the per-outcome and per-reason
+    totals are summed from those at scrape time.
+    """
 
     def __init__(self) -> None:
-        self.outcomes: Counter[str] = Counter()
-        self.reasons: Counter[str] = Counter()
+        self._kinds: dict[AnswerKind, int] = {}
         self._bucket_counts = [0] * (len(LATENCY_BUCKETS) + 1)
         self.latency_sum = 0.0
 
-    def observe(self, outcome: str, reason_codes: Iterable[str], seconds: float) -> None:
-        self.outcomes[outcome] += 1
-        for code in reason_codes:
-            self.reasons[code] += 1
+    def observe(self, kind: AnswerKind, seconds: float) -> None:
+        """Count one answer of `kind` that took `seconds`."""
+        kinds = self._kinds
+        kinds[kind] = kinds.get(kind, 0) + 1
         self._bucket_counts[bisect_left(LATENCY_BUCKETS, seconds)] += 1
         self.latency_sum += seconds
+
+    @property
+    def outcomes(self) -> Counter[str]:
+        """Decisions by outcome."""
+        totals: Counter[str] = Counter()
+        for (outcome, _codes), count in list(self._kinds.items()):
+            totals[outcome] += count
+        return totals
+
+    @property
+    def reasons(self) -> Counter[str]:
+        """Reasons given, by code."""
+        totals: Counter[str] = Counter()
+        for (_outcome, codes), count in list(self._kinds.items()):
+            for code in codes:
+                totals[code] += count
+        return totals
 
     def latency_buckets(self) -> list[tuple[str, int]]:
         cumulative, out = 0, []

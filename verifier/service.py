@@ -28,6 +28,7 @@ from verifier.advisory_feeds import (
 from verifier.advisory_policy import AdvisoryWeigher
 from verifier.alerts.sender import AlertSender
 from verifier.audit import AuditBuffer
+from verifier.audit_writer import WriterProcess
 from verifier.config import Config
 from verifier.errors import ConfigError
 from verifier.inventory import SyncReport, sync_tools
@@ -48,7 +49,12 @@ class Service:
     def __init__(self, config: Config, engine: Engine) -> None:
         self.config = config
         self.engine = engine
-        self.audit = AuditBuffer(engine, config.audit.buffer_limit, durable=config.audit.durable)
+        self.audit = AuditBuffer(
+            engine,
+            config.audit.buffer_limit,
+            durable=config.audit.durable,
+            writer=WriterProcess(config.store_url),  # the inserts never hold this process's GIL
+        )
         self.metrics = DecisionMetrics()
         self.alerts = AlertSender(config, engine)
         self.leaser = Leaser(engine, config.server.lease)  # this replica's background work
@@ -243,7 +249,8 @@ class Service:
         return report
 
     async def stop(self) -> None:
-        """Stop background work, give back its leases and flush the audit buffer."""
+        """Stop background work, give back its leases, flush the audit buffer and stop its
+        writer (a restart of background work starts it again)."""
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -252,4 +259,4 @@ class Service:
             await asyncio.to_thread(self.leaser.release_all)
         except SQLAlchemyError as exc:
             log.warning("leases not given back (they run out by themselves): %s", exc)
-        await self.audit.flush()
+        await self.audit.close()

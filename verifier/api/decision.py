@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import UTC, datetime, timedelta
 from time import perf_counter
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
 import orjson
@@ -17,7 +17,8 @@ from pydantic import ValidationError
 
 from verifier.api.auth import AuthError, authenticate
 from verifier.api.queries import DecisionQuery, field_errors
-from verifier.audit import AuditRecord
+from verifier.audit import AuditRow
+from verifier.metrics import AnswerKind
 from verifier.policy import Query
 from verifier.service import Service
 from verifier.snapshot import Answer, Snapshot
@@ -87,35 +88,23 @@ def record_answer(
 ) -> Answer:
     """Answer one query and queue its audit record."""
     answer = snapshot.answer(query)
-    _audit(service, snapshot, query, answer, token, caller, now)
+    service.audit.append_row((now, token.name, *caller, *audit_tail(snapshot, query, answer)))
     return answer
 
 
-def _audit(
-    service: Service,
-    snapshot: Snapshot,
-    query: Query,
-    answer: Answer,
-    token: TokenInfo,
-    caller: tuple[str | None, str | None],
-    now: datetime,
-) -> None:
+def audit_tail(snapshot: Snapshot, query: Query, answer: Answer) -> AuditRow:
+    """The audit record's values after (at, token_name, runner, job): fixed for a query within
+    a snapshot, so the fast route keeps them with the cached answer."""
     decision = answer.decision
-    service.audit.append(
-        AuditRecord(
-            at=now,
-            token_name=token.name,
-            runner=caller[0],
-            job=caller[1],
-            tool=query.tool,
-            version=query.version,
-            sha256=query.sha256,
-            asset=query.asset,
-            decision=decision.outcome,
-            would_deny=decision.would_deny,
-            reasons_json=answer.reasons_json,
-            revision=snapshot.revision,
-        )
+    return (
+        query.tool,
+        query.version,
+        query.sha256,
+        query.asset,
+        decision.outcome,
+        decision.would_deny,
+        answer.reasons_json,
+        snapshot.revision,
     )
 
 
@@ -165,6 +154,20 @@ def parse_query_string(query_string: str) -> Query | list[dict[str, str]]:
     return parsed
 
 
+class _Cached(NamedTuple):
+    """What a valid query string yields within one snapshot: everything but the time."""
+
+    answer: Answer
+    audit_tail: AuditRow  # see audit_tail
+    kind: AnswerKind  # what the metrics count
+
+
+def _cached(snapshot: Snapshot, query: Query) -> _Cached:
+    answer = snapshot.answer(query)
+    kind = (answer.decision.outcome, answer.reason_codes)
+    return _Cached(answer, audit_tail(snapshot, query, answer), kind)
+
+
 class _PerSnapshot:
     """What depends only on the snapshot and the request's text, kept for the current snapshot.
 
@@ -179,7 +182,7 @@ class _PerSnapshot:
     def __init__(self) -> None:
         self.snapshot: Snapshot | None = None
         self.tokens: dict[str, TokenInfo] = {}
-        self.answers: dict[str, tuple[Query, Answer]] = {}
+        self.answers: dict[str, _Cached] = {}
 
     def reset(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
@@ -197,8 +200,9 @@ def _decide(
     authorization: str | None,
     runner: str | None,
     job: str | None,
-) -> tuple[int, bytes, Answer | None]:
-    """Status, body and (on 200) the answer; the body is final unless the audit is durable."""
+) -> tuple[int, bytes, AnswerKind | None]:
+    """Status, body and (on 200) the answer's kind; the body is final unless the audit is
+    durable. A repeated query string costs a few dict lookups and one tuple for the audit."""
     if not service.ready:
         return 503, error_body("not-ready", "the first snapshot is not built yet"), None
     now = datetime.now(UTC)
@@ -223,23 +227,15 @@ def _decide(
         query = parse_query_string(query_string)
         if isinstance(query, list):
             return 422, error_body("invalid-request", query), None
-        if caller_errors := check_caller(runner, job):
-            return 422, error_body("invalid-request", caller_errors), None
-        answer = snapshot.answer(query)
+        entry = _cached(snapshot, query)
         if len(query_string) <= QUERY_CACHE_MAX_KEY:
             if len(cache.answers) >= QUERY_CACHE_LIMIT:
                 cache.answers.clear()
-            cache.answers[query_string] = (query, answer)
-    else:
-        query, answer = entry
-        if caller_errors := check_caller(runner, job):
-            return 422, error_body("invalid-request", caller_errors), None
-    _audit(service, snapshot, query, answer, token, (runner, job), now)
-    return 200, answer.body_prefix + _checked_at.tail(now), answer
-
-
-def _observe(service: Service, answer: Answer, started: float) -> None:
-    service.metrics.observe(answer.decision.outcome, answer.reason_codes, perf_counter() - started)
+            cache.answers[query_string] = entry
+    if (runner is not None or job is not None) and (caller_errors := check_caller(runner, job)):
+        return 422, error_body("invalid-request", caller_errors), None
+    service.audit.append_row((now, token.name, runner, job, *entry.audit_tail))
+    return 200, entry.answer.body_prefix + _checked_at.tail(now), entry.kind
 
 
 async def answer_decision(
@@ -251,11 +247,11 @@ async def answer_decision(
 ) -> tuple[int, bytes]:
     """Status and JSON body for `GET /v1/decision?<query_string>`."""
     started = perf_counter()
-    status, body, answer = _decide(service, query_string, authorization, runner, job)
-    if answer is not None:
+    status, body, kind = _decide(service, query_string, authorization, runner, job)
+    if kind is not None:
         if service.audit.must_flush_now:
             await service.audit.flush()
-        _observe(service, answer, started)
+        service.metrics.observe(kind, perf_counter() - started)
     return status, body
 
 
@@ -287,13 +283,13 @@ class FastDecisionRoute:
         # answer_decision inlined: no await unless the audit must be written first
         service = self.service
         started = perf_counter()
-        status, body, answer = _decide(
+        status, body, kind = _decide(
             service, scope["query_string"].decode("latin-1"), authorization, runner, job
         )
-        if answer is not None:
+        if kind is not None:
             if service.audit.must_flush_now:
                 await service.audit.flush()
-            _observe(service, answer, started)
+            service.metrics.observe(kind, perf_counter() - started)
         headers = [_JSON, (b"content-length", b"%d" % len(body))]
         if status == 401:
             headers.append(_CHALLENGE)
