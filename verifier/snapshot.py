@@ -45,6 +45,15 @@ class Answer:
     reasons_json: str
 
 
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """A known version's decision and the advisories weighed in it."""
+
+    version: str
+    decision: Decision
+    hits: tuple[AdvisoryHit, ...]
+
+
 @dataclass(frozen=True)
 class Snapshot:
     revision: int
@@ -57,6 +66,26 @@ class Snapshot:
     valid_until: datetime | None
     weigher: AdvisoryWeigher | None = None
     _memo: dict[Query, Answer] = field(default_factory=dict, repr=False, compare=False)
+    _verdicts: dict[str, tuple[Verdict, ...]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def verdicts(self, name: str) -> tuple[Verdict, ...]:
+        """Each known version of tool `name` (string order) with its decision and advisories,
+        computed once per snapshot: the dashboard's counts, advisories and tool pages, and the
+        reports, all read this one table."""
+        if (cached := self._verdicts.get(name)) is not None:
+            return cached
+        from verifier.inventory_view import known_versions  # it builds on this module
+
+        tool = self.tools[name]
+        verdicts = []
+        for version in known_versions(self, name):
+            hits = self._advisories(tool, version)
+            decision = decide(Query(name, version), tool, self.unknown, self.now, hits)
+            verdicts.append(Verdict(version, decision, hits))
+        self._verdicts[name] = result = tuple(verdicts)
+        return result
 
     def answer(self, query: Query) -> Answer:
         """The answer to `query`, memoised for the life of this snapshot."""

@@ -20,8 +20,7 @@ from verifier.advisory_policy import AdvisoryWeigher, feed_hit
 from verifier.config import Config
 from verifier.exposure import EXPOSING_DECISIONS, ExposedRunner
 from verifier.inventory import load_tool_facts
-from verifier.inventory_view import known_versions
-from verifier.policy import AdvisoryHit, Override, Query, ToolFacts, decide
+from verifier.policy import AdvisoryHit, Override, Query, ToolFacts
 from verifier.reports.model import (
     AdvisoryMatch,
     AssetEvidence,
@@ -31,12 +30,12 @@ from verifier.reports.model import (
     EvidenceBaseline,
     ExposureEntry,
     Inventory,
-    SignatureEvidence,
     TagPin,
     ToolReport,
     VersionReport,
+    signature_evidence,
 )
-from verifier.snapshot import Snapshot, compile_snapshot
+from verifier.snapshot import Snapshot, Verdict, compile_snapshot
 from verifier.store.models import (
     AssetPinRow,
     DecisionLogRow,
@@ -119,23 +118,6 @@ def _advisory(hit: AdvisoryHit) -> AdvisoryMatch:
     )
 
 
-def _signatures(evidence: dict[str, Any]) -> tuple[SignatureEvidence, ...]:
-    return tuple(
-        SignatureEvidence(
-            asset=name,
-            signer=sig.get("signer"),
-            issuer=sig.get("issuer"),
-            repository=sig.get("repository"),
-            workflow=sig.get("workflow"),
-            ref=sig.get("ref"),
-            source_commit=sig.get("source_commit"),
-            rekor_log_index=sig.get("rekor_log_index"),
-            integrated_time=sig.get("integrated_time"),
-        )
-        for name, sig in sorted(evidence.get("signatures", {}).items())
-    )
-
-
 class _StoreEvidence:
     """Release rows, asset pins, tag pins and baselines, each read once and indexed."""
 
@@ -167,7 +149,10 @@ class _StoreEvidence:
             self.tag_pins[(tag.tool, canonical_version(tag.tag))] = TagPin(
                 tag.tag, tag.commit, tag.current_commit, tag.first_seen_at, tag.moved_at
             )
-        self.sources = {row.name: (row.source, row.kind) for row in session.execute(select(_TOOL))}
+        self.sources = {
+            name: (source, kind)
+            for name, source, kind in session.execute(select(_TOOL.name, _TOOL.source, _TOOL.kind))
+        }
         self.baselines = {
             row.tool: _baseline(row) for row in session.scalars(select(EvidenceBaselineRow))
         }
@@ -200,16 +185,14 @@ def _names_version(override: Override, key: str) -> bool:
 
 
 def _version_report(
-    snapshot: Snapshot,
     facts: ToolFacts,
     source: str,
-    version: str,
+    verdict: Verdict,
     store: _StoreEvidence,
     overrides: tuple[Override, ...],
 ) -> VersionReport:
+    version, decision, hits = verdict.version, verdict.decision, verdict.hits
     key = canonical_version(version)
-    hits = snapshot.weigher.hits(facts, version, snapshot.now) if snapshot.weigher else ()
-    decision = decide(Query(facts.name, version), facts, snapshot.unknown, snapshot.now, hits)
     release = facts.releases.get(key)
     row = store.releases.get((facts.name, key))
     evidence = orjson.loads(row.evidence_json) if row is not None else {}
@@ -237,7 +220,7 @@ def _version_report(
         commit=(row.commit if row is not None else None) or evidence.get("source_commit"),
         source_branch=evidence.get("source_branch"),
         assets=assets,
-        signatures=_signatures(evidence),
+        signatures=signature_evidence(evidence),
         tag_pin=store.tag_pins.get((facts.name, key)),
         advisories=tuple(sorted((_advisory(h) for h in hits), key=lambda a: a.advisory_id)),
         overrides=tuple(o for o in overrides if _names_version(o, key)),
@@ -254,7 +237,7 @@ def collect_inventory(engine: Engine, snapshot: Snapshot) -> Inventory:
         facts = snapshot.tools[name]
         source, kind = store.sources.get(name, ("", "binary"))
         overrides = _overrides_of(facts, snapshot.now)
-        versions = sorted(known_versions(snapshot, name), key=_version_order)
+        verdicts = sorted(snapshot.verdicts(name), key=lambda v: _version_order(v.version))
         tools.append(
             ToolReport(
                 name=name,
@@ -265,7 +248,7 @@ def collect_inventory(engine: Engine, snapshot: Snapshot) -> Inventory:
                 cooldown_seconds=facts.cooldown.total_seconds(),
                 newest_allowed=snapshot.newest.get(name),
                 versions=tuple(
-                    _version_report(snapshot, facts, source, v, store, overrides) for v in versions
+                    _version_report(facts, source, v, store, overrides) for v in verdicts
                 ),
                 overrides=overrides,
                 baseline=store.baselines.get(name),

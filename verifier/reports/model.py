@@ -7,9 +7,10 @@ and the dashboard read only these. Times are timezone-aware UTC; sequences are i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from verifier.exposure import ExposedRunner
 from verifier.policy import Override, Reason
@@ -42,6 +43,24 @@ class SignatureEvidence:
     source_commit: str | None
     rekor_log_index: int | None
     integrated_time: str | None
+
+
+def signature_evidence(evidence: Mapping[str, Any]) -> tuple[SignatureEvidence, ...]:
+    """The signatures of a release's stored evidence (`evidence_json`), by asset name."""
+    return tuple(
+        SignatureEvidence(
+            asset=name,
+            signer=sig.get("signer"),
+            issuer=sig.get("issuer"),
+            repository=sig.get("repository"),
+            workflow=sig.get("workflow"),
+            ref=sig.get("ref"),
+            source_commit=sig.get("source_commit"),
+            rekor_log_index=sig.get("rekor_log_index"),
+            integrated_time=sig.get("integrated_time"),
+        )
+        for name, sig in sorted((evidence.get("signatures") or {}).items())
+    )
 
 
 @dataclass(frozen=True, slots=True)

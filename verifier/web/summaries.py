@@ -10,8 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from verifier.inventory_view import known_versions
-from verifier.policy import Query, decide
 from verifier.snapshot import Snapshot
 
 OUTCOMES = ("allow", "warn", "deny")
@@ -32,11 +30,11 @@ class Summary(Generic[T]):
 class PerSnapshot(Generic[T]):
     """`compute(snapshot)`, kept for the newest snapshot summarised (stale-while-revalidate).
 
-    Inventory-wide summaries cost every version's decision (a few hundred ms at 20,000
-    versions), so they are computed by one background thread: `prepare` starts the first (the
-    login page calls it, so the summary is ready when the user is in); a request that finds the
-    snapshot changed gets the previous summary at once (marked stale, with its revision) while
-    the new one is computed. Only a request with no summary at all waits for it.
+    Inventory-wide summaries cost every version's decision (`Snapshot.verdicts`: a few hundred
+    ms at 20,000 versions), so they are computed by one background thread: `prepare` starts the
+    first (the login page calls it, so the summary is ready when the user is in); a request that
+    finds the snapshot changed gets the previous summary at once (marked stale, with its
+    revision) while the new one is computed. Only a request with no summary at all waits for it.
     """
 
     def __init__(self, compute: Callable[[Snapshot], T]) -> None:
@@ -107,19 +105,12 @@ class Inventory:
 
 
 def inventory_counts(snapshot: Snapshot) -> Inventory:
-    """Every tool with the decision counts of its known versions.
-
-    Only outcomes are needed, so this asks the policy as `Snapshot.answer` does but skips the
-    answer's JSON body and memo: half the cost, and no 20,000 answers held for the API.
-    """
-    weigher, now = snapshot.weigher, snapshot.now
+    """Every tool with the decision counts of its known versions (the snapshot's verdicts)."""
     rows, totals = [], Counter({outcome: 0 for outcome in OUTCOMES})
     for name in sorted(snapshot.tools):
         facts = snapshot.tools[name]
         counts = Counter({outcome: 0 for outcome in OUTCOMES})
-        for version in known_versions(snapshot, name):
-            hits = weigher.hits(facts, version, now) if weigher is not None else ()
-            counts[decide(Query(name, version), facts, snapshot.unknown, now, hits).outcome] += 1
+        counts.update(verdict.decision.outcome for verdict in snapshot.verdicts(name))
         totals.update(counts)
         blocks = sum(1 for block in facts.blocks if block.active(snapshot.now))
         rows.append(ToolRow(name, facts.mode, snapshot.newest.get(name), dict(counts), blocks))
@@ -142,13 +133,9 @@ class AdvisoryView:
 def matched_advisories(snapshot: Snapshot) -> list[AdvisoryView]:
     """Every advisory affecting a version the inventory knows, most severe action first."""
     found: dict[str, AdvisoryView] = {}
-    weigher = snapshot.weigher
-    if weigher is None:
-        return []
     for name in sorted(snapshot.tools):
-        tool = snapshot.tools[name]
-        for version in known_versions(snapshot, name):
-            for hit in weigher.hits(tool, version, snapshot.now):
+        for verdict in snapshot.verdicts(name):
+            for hit in verdict.hits:
                 view = found.get(hit.advisory_id)
                 if view is None:
                     view = found[hit.advisory_id] = AdvisoryView(
@@ -159,5 +146,5 @@ def matched_advisories(snapshot: Snapshot) -> list[AdvisoryView]:
                         hit.summary,
                         hit.detail,
                     )
-                view.affected.append((name, version, hit.waiver))
+                view.affected.append((name, verdict.version, hit.waiver))
     return sorted(found.values(), key=lambda v: (v.action != "deny", v.advisory_id))

@@ -12,9 +12,8 @@ from sqlmodel import Session
 
 from verifier.config import Config
 from verifier.durations import format_duration
-from verifier.inventory_view import known_versions
-from verifier.policy import Decision, Override, Query, Reason
-from verifier.reports.model import AssetEvidence, SignatureEvidence
+from verifier.policy import Decision, Override, Reason
+from verifier.reports.model import AssetEvidence, SignatureEvidence, signature_evidence
 from verifier.snapshot import Snapshot
 from verifier.store.models import (
     AssetPinRow,
@@ -46,20 +45,7 @@ class Evidence:
 def evidence_view(evidence_json: str, pins: dict[str, AssetPinRow]) -> Evidence:
     """A release's stored evidence; `pins`: its files as first seen, by name."""
     raw = orjson.loads(evidence_json or "{}")
-    signatures = tuple(
-        SignatureEvidence(
-            asset=name,
-            signer=sig.get("signer"),
-            issuer=sig.get("issuer"),
-            repository=sig.get("repository"),
-            workflow=sig.get("workflow"),
-            ref=sig.get("ref"),
-            source_commit=sig.get("source_commit"),
-            rekor_log_index=sig.get("rekor_log_index"),
-            integrated_time=sig.get("integrated_time"),
-        )
-        for name, sig in sorted((raw.get("signatures") or {}).items())
-    )
+    signatures = signature_evidence(raw)
     assets = tuple(
         AssetEvidence(
             name=name,
@@ -152,13 +138,14 @@ def tool_page(engine: Engine, config: Config, snapshot: Snapshot, name: str) -> 
     for pin in asset_pins:
         pins_of.setdefault(canonical_version(pin.version), {})[pin.name] = pin
     versions = []
-    for version in reversed(known_versions(snapshot, name)):
+    for verdict in reversed(snapshot.verdicts(name)):
+        version = verdict.version
         key = canonical_version(version)
         release = releases.get(key)
         versions.append(
             VersionView(
                 version,
-                snapshot.answer(Query(name, version)).decision,
+                verdict.decision,
                 release.status if release else None,
                 release.first_seen_at if release else None,
                 release.verified_at if release else None,
