@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import random
+import resource
+import signal
 import socket
 import tempfile
 import threading
@@ -235,6 +237,26 @@ def test_existing_file_is_kept_when_a_new_download_fails(server, client, tmp_pat
     with pytest.raises(Truncated):
         get(client, f"{server}/truncated", tmp_path, name="asset")
     assert (tmp_path / "asset").read_bytes() == b"verified earlier"
+
+
+def test_a_missing_directory_is_a_download_error(server, client, tmp_path) -> None:
+    with pytest.raises(DownloadError, match="cannot create a file in"):
+        get(client, f"{server}/trivy.tar.gz", tmp_path / "gone", name="asset")
+
+
+def test_a_full_disk_is_a_download_error_and_leaves_no_file(server, client, tmp_path) -> None:
+    """A write refused by the file system (here: a file-size limit, as a full disk or a quota
+    would) fails this download only, with the temporary file removed."""
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of a kill
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (len(BODY) // 2, hard))
+    try:
+        with pytest.raises(DownloadError, match=r"failed: .*File too large"):
+            get(client, f"{server}/trivy.tar.gz", tmp_path, name="asset")
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_https_downgrade_is_refused(tmp_path) -> None:

@@ -73,7 +73,10 @@ def download(
     started = time.monotonic()
     default = PurePosixPath(httpx.URL(url).path).name
     target = dest_dir / _safe_name(default if name is None else name)
-    fd, tmp_name = tempfile.mkstemp(dir=dest_dir, prefix=f".{target.name}.", suffix=".part")
+    try:
+        fd, tmp_name = tempfile.mkstemp(dir=dest_dir, prefix=f".{target.name}.", suffix=".part")
+    except OSError as exc:
+        raise DownloadError(f"cannot create a file in {dest_dir} for {url}: {exc}") from exc
     tmp = Path(tmp_name)
     try:
         try:
@@ -82,6 +85,9 @@ def download(
         finally:
             os.close(fd)
         os.replace(tmp, target)
+    except OSError as exc:  # a full disk or a quota: the download failed, the daemon goes on
+        tmp.unlink(missing_ok=True)
+        raise DownloadError(f"saving {url} as {target} failed: {exc}") from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
