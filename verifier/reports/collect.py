@@ -178,6 +178,10 @@ def _overrides_of(facts: ToolFacts, now: datetime) -> tuple[Override, ...]:
     return tuple(sorted(active, key=lambda o: (o.kind, o.id)))
 
 
+def _advisories(hits: tuple[AdvisoryHit, ...]) -> tuple[AdvisoryMatch, ...]:
+    return tuple(sorted((_advisory(hit) for hit in hits), key=lambda match: match.advisory_id))
+
+
 def _names_version(override: Override, key: str) -> bool:
     return override.kind != "waive" and (
         override.version is None or canonical_version(override.version) == key
@@ -198,17 +202,19 @@ def _version_report(
     evidence = orjson.loads(row.evidence_json) if row is not None else {}
     pins = store.asset_pins.get((facts.name, key), {})
     checked = evidence.get("assets", {})
-    assets = tuple(
-        AssetEvidence(
-            name=name,
-            sha256=sha256,
-            size=checked.get(name, {}).get("size"),
-            checksum_source=checked.get(name, {}).get("checksum_source"),
-            published_digest=pins[name].digest if name in pins else None,
-            first_seen_at=pins[name].first_seen_at if name in pins else None,
+    assets = []
+    for name, sha256 in sorted(release.assets.items()) if release else ():
+        check, pin = checked.get(name) or {}, pins.get(name)
+        assets.append(
+            AssetEvidence(
+                name,
+                sha256,
+                check.get("size"),
+                check.get("checksum_source"),
+                pin.digest if pin is not None else None,
+                pin.first_seen_at if pin is not None else None,
+            )
         )
-        for name, sha256 in sorted(release.assets.items() if release else ())
-    )
     return VersionReport(
         tool=facts.name,
         version=version,
@@ -219,11 +225,11 @@ def _version_report(
         verified_at=row.verified_at if row is not None else None,
         commit=(row.commit if row is not None else None) or evidence.get("source_commit"),
         source_branch=evidence.get("source_branch"),
-        assets=assets,
-        signatures=signature_evidence(evidence),
+        assets=tuple(assets),
+        signatures=signature_evidence(evidence) if evidence else (),
         tag_pin=store.tag_pins.get((facts.name, key)),
-        advisories=tuple(sorted((_advisory(h) for h in hits), key=lambda a: a.advisory_id)),
-        overrides=tuple(o for o in overrides if _names_version(o, key)),
+        advisories=_advisories(hits) if hits else (),
+        overrides=tuple(o for o in overrides if _names_version(o, key)) if overrides else (),
         release_url=release_url(source, version),
     )
 
