@@ -37,7 +37,7 @@ from cyclonedx.model.component import ComponentType
 from cyclonedx.model.impact_analysis import ImpactAnalysisResponse, ImpactAnalysisState
 from cyclonedx.model.vulnerability import VulnerabilitySeverity
 from cyclonedx.schema import SchemaVersion
-from packageurl import PackageURL, normalize_version
+from packageurl import PackageURL, normalize_qualifiers, normalize_version
 
 from verifier import __version__
 from verifier.reports.formats.interface import ReportFormat
@@ -71,26 +71,25 @@ class _ToolContext:
         self.kind = kind
         self.tool = tool
         self.repository = where if kind == "github" else None
-        self.base: str | None = None
         if kind == "github":
             owner, _, repo = where.partition("/")
             self.base = PackageURL(type="github", namespace=owner, name=repo).to_string()
         elif kind == "pypi":
             self.base = PackageURL(type="pypi", name=where.lower()).to_string()
+        else:
+            namespace, _, name = tool.name.rpartition("/")
+            self.base = PackageURL(
+                type="generic", namespace=namespace or None, name=name
+            ).to_string()
 
     def purl(self, version: str, url: str | None) -> str:
-        if self.base is not None:
-            name = version if self.kind == "github" else canonical_version(version)
+        """The fixed part and this version (and download URL), each encoded by packageurl."""
+        name = version if self.kind == "github" else canonical_version(version)
+        if self.kind in ("github", "pypi"):
             plain = _UNRESERVED.fullmatch(name) is not None
             return f"{self.base}@{name if plain else normalize_version(name, self.kind)}"
-        namespace, _, name = self.tool.name.rpartition("/")
-        return PackageURL(
-            type="generic",
-            namespace=namespace or None,
-            name=name,
-            version=canonical_version(version),
-            qualifiers={"download_url": url} if url else None,
-        ).to_string()
+        purl = f"{self.base}@{normalize_version(name, 'generic')}" if name else self.base
+        return f"{purl}?{normalize_qualifiers({'download_url': url})}" if url else purl
 
 
 def _references(context: _ToolContext, version: VersionReport) -> list[dict[str, str]]:
