@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -13,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from .errors import ParseError, SkippedRecord
+from .gcpause import paused_gc
 from .osv import MAX_RECORD_BYTES, ReadResult, read_paths
 from .store import Prepared, upsert_prepared
 
@@ -84,20 +84,6 @@ def _set_pragmas(driver: Any, values: dict[str, Any]) -> None:
         driver.execute(f"PRAGMA {name}={value}")
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    # Records are acyclic trees that reference counting frees; the cyclic collector would keep
-    # rescanning every object of the live batch, about a quarter of the ingest time. Paused
-    # for the run (process-wide, so other threads only defer their cycle collection).
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def ingest(
     engine: sa.Engine,
     results: Iterable[ReadResult],
@@ -111,7 +97,7 @@ def ingest(
     A second record with an id already seen in this run is skipped when its content differs
     (the first one wins, both origins are named) and counted unchanged when identical.
     """
-    with _collector_paused():
+    with paused_gc():
         return store_prepared(
             engine, prepare(results), progress=progress, batch_size=batch_size, now=now
         )

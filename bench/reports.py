@@ -43,9 +43,9 @@ from cyclonedx.validation.json import JsonStrictValidator
 from sqlalchemy import Engine, insert, select
 
 from advisories import import_paths
+from advisories.gcpause import paused_gc
 from verifier.audit import AuditBuffer, AuditRecord
 from verifier.config import Config, load_config
-from verifier.gcpause import paused_gc
 from verifier.inventory import add_override, sync_tools
 from verifier.inventory_view import tool_view
 from verifier.reports import FORMATS, render

@@ -15,9 +15,9 @@ import orjson
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from advisories.gcpause import paused_gc
 from verifier.advisory_policy import AdvisoryWeigher
 from verifier.config import Config
-from verifier.gcpause import paused_gc
 from verifier.inventory import load_tool_facts
 from verifier.policy import (
     AdvisoryHit,

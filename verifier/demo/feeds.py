@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
-from verifier.demo.loopback import LoopbackServer
+from verifier.demo.loopback import LoopbackServer, QuietHandler
 
 OSV_ZIP = "/osv/all.zip"
 GHSA_LIST = "/advisories"
@@ -62,12 +62,7 @@ class FeedServer(LoopbackServer):
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         feeds = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:  # quiet
-                return
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 path = urlsplit(self.path).path
                 body = None if feeds.down else feeds._body(path)

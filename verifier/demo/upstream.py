@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from verifier.demo.loopback import LoopbackServer
+from verifier.demo.loopback import LoopbackServer, QuietHandler
 
 _IDS = itertools.count(100_000_000)
 
@@ -192,12 +192,7 @@ class FakeGitHub(LoopbackServer):
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:  # quiet
-                return
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 if fake.latency:
                     time.sleep(fake.latency)

@@ -17,9 +17,9 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
+from advisories.gcpause import paused_gc
 from verifier.config import Config
 from verifier.errors import ToolgateError
-from verifier.gcpause import paused_gc
 from verifier.reports import formats
 from verifier.reports.kinds import BUILDERS, build_report
 

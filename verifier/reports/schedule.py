@@ -22,11 +22,11 @@ from email.utils import format_datetime, formataddr, parseaddr
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from advisories.gcpause import paused_gc
 from verifier.alerts.errors import DeliveryError
 from verifier.alerts.message import message_id
 from verifier.alerts.smtp import open_relay
 from verifier.config import Config, bare_address
-from verifier.gcpause import paused_gc
 from verifier.leases import claim_due, finish, new_holder, release
 from verifier.reports.formats import FORMATS
 from verifier.reports.kinds import build_report
