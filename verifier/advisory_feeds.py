@@ -7,7 +7,6 @@ and keywords to look for), records an incident for every inventory version an ad
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -86,8 +85,6 @@ def load_weigher(engine: Engine, config: Config) -> AdvisoryWeigher:
     """Index the stored advisories of the inventory's packages, and the stored feed hits."""
     index = load_index(engine, packages=advisory_packages(config))
     hits = [hit for hit, _seen in feed_hits(engine)]
-    gc.collect()
-    gc.freeze()  # the index is long-lived: keep the collector from rescanning it
     return AdvisoryWeigher(index, config.advisories.deny_severity, hits)
 
 

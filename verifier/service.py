@@ -93,6 +93,8 @@ class Service:
             counter = read_revision(connection, "advisories")
         if self._weigher is None or self._weigher[0] != counter:
             self._weigher = (counter, load_weigher(self.engine, self.config))
+            gc.collect()
+            gc.freeze()  # the index is long-lived: keep the collector from rescanning it
         return self._weigher[1]
 
     def start_sync(self) -> None:
