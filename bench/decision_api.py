@@ -58,7 +58,6 @@ import random
 import resource
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -71,6 +70,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+
+from verifier.demo.loopback import free_port
 
 BENCH_DIR = Path(__file__).resolve().parent
 LUA_SCRIPT = BENCH_DIR / "decision_api.lua"
@@ -371,12 +372,6 @@ def _terminate(proc: subprocess.Popen[bytes], sig: int, timeout: float) -> None:
         proc.wait(5)
     except ProcessLookupError:
         pass
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 90) -> None:

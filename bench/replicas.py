@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import socket
 import statistics
 import sys
 import tempfile
@@ -27,6 +26,7 @@ import httpx
 import psycopg
 
 from verifier.demo.daemon import Daemon
+from verifier.demo.loopback import free_port
 from verifier.store.engine import create_store_engine
 from verifier.tokens import Scope, create_token
 
@@ -47,12 +47,6 @@ poll_interval = "0s"
 name = "trivy"
 source = "github:aquasecurity/trivy"
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def percentile(values: list[float], q: float) -> float:

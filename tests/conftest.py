@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from verifier.api.app import create_app
 from verifier.config import Config, load_config
+from verifier.demo.loopback import free_port
 from verifier.service import Service
 from verifier.store.engine import create_store_engine
 from verifier.store.migrate import upgrade
@@ -98,12 +99,6 @@ def loopback_only() -> Iterator[None]:
     yield
     socket.socket.connect = real_connect  # type: ignore[method-assign]
     socket.getaddrinfo = real_getaddrinfo
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ directory as an `.eml` file, so the demo can show and keep the alerts toolgate s
 from __future__ import annotations
 
 import re
-import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -15,6 +14,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
+
+from verifier.demo.loopback import free_port
 
 
 @dataclass(frozen=True)
@@ -32,13 +33,6 @@ class Mail:
         """The plain-text body."""
         part = self.message.get_body(preferencelist=("plain",))
         return part.get_content() if part is not None else ""  # type: ignore[union-attr]
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Mailbox:

@@ -12,8 +12,8 @@ from verifier.config import Config, load_config
 from verifier.demo.authority import SigningAuthority
 from verifier.demo.daemon import Daemon
 from verifier.demo.feeds import FeedServer
-from verifier.demo.loopback import bypass_proxies_for_loopback
-from verifier.demo.mailbox import Mailbox, free_port
+from verifier.demo.loopback import bypass_proxies_for_loopback, free_port
+from verifier.demo.mailbox import Mailbox
 from verifier.demo.upstream import FakeGitHub
 from verifier.store.engine import create_store_engine
 from verifier.store.migrate import upgrade
