@@ -3,52 +3,20 @@ alert arrives, and a receiver deduping on Message-ID sees each exactly once."""
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.alerts.conftest import MailServer, Tls, alerts_toml
 from tests.core.test_api import wait_for
 from verifier.config import Config
+from verifier.demo.daemon import Daemon
 
 VERSIONS = ("0.69.4", "0.69.5", "0.69.6")
-
-
-class Daemon:
-    """`toolgate serve` as a real subprocess."""
-
-    def __init__(self, config: Config) -> None:
-        self.config = config
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> Daemon:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "verifier", "serve", "--config", str(self.config.source_path)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        url = f"http://{self.config.server.listen}/readyz"
-
-        def ready() -> bool:
-            try:
-                return httpx.get(url, timeout=1).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        wait_for(ready, timeout=30)
-        return self
-
-    def kill9(self) -> None:
-        assert self.process is not None
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
 
 
 @pytest.fixture
@@ -56,9 +24,13 @@ def daemons() -> Iterator[list[Daemon]]:
     started: list[Daemon] = []
     yield started
     for daemon in started:
-        if daemon.process and daemon.process.poll() is None:
-            daemon.process.kill()
-            daemon.process.wait(timeout=10)
+        daemon.kill()
+
+
+def serve(config: Config, log_name: str) -> Daemon:
+    """`toolgate serve` on `config` as a real subprocess, ready."""
+    url = f"http://{config.server.listen}"
+    return Daemon(config.source_path, url, config.source_path.with_name(log_name)).start(30)
 
 
 def block(config: Config, version: str) -> None:
@@ -88,15 +60,15 @@ def test_kill_9_while_sending_loses_nothing_and_dedupes_on_message_id(
     # A loaded machine may time a session out: allow retries, so only the crash is tested.
     extra = alerts_toml(tmp_path, tls, mail.port, settings='lease = "3s"', max_attempts=20)
     config = write_config(store_url, extra=extra)
-    first = Daemon(config).start()
+    first = serve(config, "first.log")
     daemons.append(first)
     for version in VERSIONS:
         block(config, version)
     wait_for(lambda: len(mail.received) == 1, timeout=30)
-    first.kill9()  # between "sent" and "marked sent"
+    first.kill()  # between "sent" and "marked sent"
 
     mail.handler.hold_first = 0.0
-    second = Daemon(config).start()
+    second = serve(config, "second.log")
     daemons.append(second)
     wait_for(lambda: len(set(mail.handler.message_ids())) == len(VERSIONS), timeout=30)
     time.sleep(2)  # more passes add nothing

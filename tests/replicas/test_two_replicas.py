@@ -197,11 +197,11 @@ interval = "1h"
             wait_for(lambda: len(arrivals) == 1, 10, "replica A starting the sync")
             held = lease()
             assert held is not None and held.holder is not None
-            assert f":{pair.a.process.pid}:" in held.holder  # type: ignore[union-attr]
-            pair.b.start().wait_ready()
+            assert f":{pair.a.pid}:" in held.holder
+            pair.b.start(timeout=30)
             time.sleep(1.5)  # B looks every second; A renews its lease meanwhile
             assert len(arrivals) == 1, "B synced a feed A was syncing"
-            pair.a.kill9()
+            pair.a.kill()
             expired_at = lease().expires_at  # type: ignore[union-attr]
             wait_for(lambda: len(arrivals) == 2, 10, "replica B taking the sync over")
             assert expired_at is not None and arrivals[1] >= expired_at

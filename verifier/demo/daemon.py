@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import IO
+from typing import IO, Self
 
 import httpx
 
@@ -34,32 +34,54 @@ class Daemon:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
-    def start(self, timeout: float = 60.0) -> None:
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def start(self, timeout: float = 60.0) -> Self:
         """Start the daemon and wait until `/readyz` answers (its first snapshot is built)."""
+        return self.spawn().wait_ready(timeout)
+
+    def spawn(self) -> Self:
+        """Start the daemon, listening on `url`'s host and port, without waiting for it."""
         if self.running:
             raise DaemonError("the daemon is already running")
         self._log = self.log_path.open("ab")
+        listen = httpx.URL(self.url)
+        command = [sys.executable, "-m", "verifier", "serve", "--config", str(self.config_path)]
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "verifier", "serve", "--config", str(self.config_path)],
+            [*command, "--listen", f"{listen.host}:{listen.port}"],
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
+        return self
+
+    def wait_ready(self, timeout: float = 60.0) -> Self:
+        """Wait until `/readyz` answers; stop the daemon and raise if it does not in time."""
+        if self._process is None:
+            raise DaemonError("the daemon was not started")
         deadline = time.monotonic() + timeout
         with httpx.Client(timeout=1.0) as client:
             while time.monotonic() < deadline:
                 if self._process.poll() is not None:
                     code = self._process.returncode
-                    raise DaemonError(f"toolgate serve exited with {code}{self._tail()}")
+                    raise DaemonError(f"toolgate serve exited with {code}{self.tail()}")
                 try:
                     if client.get(f"{self.url}/readyz").status_code == 200:
-                        return
+                        return self
                 except httpx.TransportError:
                     pass
                 time.sleep(0.05)
         self.stop()
-        raise DaemonError(f"toolgate serve was not ready within {timeout:.0f}s{self._tail()}")
+        raise DaemonError(f"toolgate serve was not ready within {timeout:.0f}s{self.tail()}")
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would end it: no draining, no flush, leases left to expire."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.send_signal(signal.SIGKILL)
+            self._process.wait(timeout=10)
 
     def stop(self, timeout: float = 20.0) -> int | None:
         """SIGTERM (drain, flush the audit buffer), then SIGKILL after `timeout`; exit code."""
@@ -78,7 +100,8 @@ class Daemon:
             self._log = None
         return process.returncode
 
-    def _tail(self, lines: int = 20) -> str:
+    def tail(self, lines: int = 20) -> str:
+        """The last `lines` lines of the daemon's log, after a newline ("" if unreadable)."""
         try:
             text = self.log_path.read_text(encoding="utf-8", errors="replace")
         except OSError:
