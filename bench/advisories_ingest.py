@@ -31,8 +31,7 @@ import yaml
 
 from advisories import ImportReport, create_tables, import_paths
 
-ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = ROOT / "shared" / "fixtures" / "osv"
+FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "osv"
 TARGET_RATE = 10_000
 TARGET_RATIO = 5.0
 CHUNK_FOLDERS = 10  # 10,000 files per alternation

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from advisories import Advisory, AdvisoryIndex, ParsedRecord, read_paths
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "osv"
+FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "osv"
 TARGET_SECONDS = 1.0
 PACKAGES = 50_000
 # Query versions per ecosystem: real release numbers around the fixtures' range edges.

@@ -29,7 +29,7 @@ from verifier.verify import (
 )
 
 OVERHEAD_TARGET = 0.20
-CASE = Path("/work/shared/fixtures/sigstore/spy-prod-github-actions-wheel")
+CASE = Path(__file__).resolve().parents[1] / "tests/fixtures/sigstore/spy-prod-github-actions-wheel"
 ARTIFACT = CASE / "bundle_v3_github.whl"
 BUNDLE = CASE / "bundle_v3_github.whl.sigstore"
 SAN = "https://github.com/trailofbits/rfc8785.py/.github/workflows/release.yml@refs/tags/v0.1.2"

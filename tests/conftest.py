@@ -25,6 +25,9 @@ from verifier.store.engine import create_store_engine
 from verifier.store.migrate import upgrade
 from verifier.tokens import Scope, create_token
 
+# The shared fixtures (real public data), vendored: see tests/fixtures/README.md.
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
 PG_SERVER = os.environ.get("TOOLGATE_TEST_PG", "postgres@127.0.0.1:5432")
 
 BASE_CONFIG = """\

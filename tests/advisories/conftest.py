@@ -12,9 +12,8 @@ import sqlalchemy as sa
 
 from advisories import Advisory, SkippedRecord, read_paths
 from advisories.store import metadata
+from tests.conftest import FIXTURES
 
-SHARED = Path(os.environ.get("TOOLGATE_SHARED", Path(__file__).resolve().parents[3] / "shared"))
-FIXTURES = SHARED / "fixtures"
 OSV_FIXTURES = FIXTURES / "osv"
 FEED_FIXTURES = FIXTURES / "feeds"
 GITHUB_FIXTURES = FIXTURES / "github"

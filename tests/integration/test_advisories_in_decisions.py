@@ -17,7 +17,7 @@ import pytest
 from sqlmodel import Session
 from typer.testing import CliRunner
 
-from tests.conftest import LiveServer
+from tests.conftest import FIXTURES, LiveServer
 from verifier.cli import app
 from verifier.incidents import list_incidents
 from verifier.store.models import ReleaseRow
@@ -25,7 +25,7 @@ from verifier.store.revision import bump_revision
 
 HERE = Path(__file__).resolve().parent
 TRIVY_2026 = HERE.parent / "data" / "osv-trivy-2026"
-GO_FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "osv" / "go-vulndb"
+GO_FIXTURES = FIXTURES / "osv" / "go-vulndb"
 
 
 class FeedServer:

@@ -11,10 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 import verifier.cli.verify_cmd  # noqa: F401  (registers the commands on the shared app)
+from tests.conftest import FIXTURES
 from verifier.cli.app import app
 from verifier.demo.authority import SigningAuthority
 
-FIXTURES = Path("/work/shared/fixtures")
 SIGSTORE = FIXTURES / "sigstore"
 CHECKSUMS = FIXTURES / "github" / "checksums"
 

@@ -5,18 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import LiveServer
+from tests.conftest import FIXTURES, LiveServer
 from verifier.demo.upstream import FakeGitHub, sha256_hex
 from verifier.sources.github import GitHub
 from verifier.watcher import ToolReport, Watcher
 
-WHEEL_CASE = Path("/work/shared/fixtures/sigstore/spy-prod-github-actions-wheel")
+WHEEL_CASE = FIXTURES / "sigstore" / "spy-prod-github-actions-wheel"
 WHEEL = (WHEEL_CASE / "bundle_v3_github.whl").read_bytes()
 WHEEL_BUNDLE = (WHEEL_CASE / "bundle_v3_github.whl.sigstore").read_bytes()
 WHEEL_SHA256 = sha256_hex(WHEEL)
