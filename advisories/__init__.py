@@ -18,8 +18,9 @@ from .feeds import FeedHit, FeedScan, ToolPatterns, scan_feed
 from .ghsa import GhsaClient
 from .ingest import ImportReport, import_paths, ingest
 from .kev import KevCatalog, KevEntry, mark_known_exploited, parse_kev
-from .match import AdvisoryIndex, Match, MatchResult
+from .match import AdvisoryIndex, Match, MatchResult, Unevaluated
 from .model import SEVERITIES, Advisory, Affected, Event, Range, Reference, Severity, severity_rank
+from .ordering import Ordering
 from .osv import ParsedRecord, parse_record, read_path, read_paths
 from .osv_api import OsvApiClient, PackageQuery
 from .store import (
@@ -34,7 +35,6 @@ from .store import (
     metadata,
 )
 from .sync import FEED_TYPES, FeedSpec, SyncReport, sync_feed
-from .versions import Ordering
 
 __all__ = [
     "FEED_TYPES",
@@ -72,6 +72,7 @@ __all__ = [
     "SkippedRecord",
     "SyncReport",
     "ToolPatterns",
+    "Unevaluated",
     "VersionError",
     "create_tables",
     "feed_hits",

@@ -20,7 +20,7 @@ import yaml
 
 from .cvss import CvssError, cached_base_score, rating
 from .ecosystems import canonical_ecosystem, normalise_package
-from .errors import ParseError, SkippedRecord, VersionError
+from .errors import ParseError, SkippedRecord
 from .model import (
     EVENT_KINDS,
     RANGE_TYPES,
@@ -85,11 +85,7 @@ def parse_record(data: Any, *, source: str, origin: str = "") -> Advisory:
     if not isinstance(record_id, str) or not record_id.strip():
         raise ParseError("missing or empty 'id'", origin=origin)
     record_id = record_id.strip()
-    reader = _RecordReader(record_id, origin)
-    try:
-        return reader.advisory(data, source)
-    except VersionError as exc:
-        raise ParseError(str(exc), origin=origin, record_id=record_id) from None
+    return _RecordReader(record_id, origin).advisory(data, source)
 
 
 class _RecordReader:
@@ -245,9 +241,13 @@ class _RecordReader:
         rng = Range(entry["type"], events, repo if isinstance(repo, str) else None)
         ordering = range_ordering(ecosystem, rng)
         if ordering is not None:
-            for event in events:  # raises VersionError for invalid event values
-                if event.value not in _NOT_VERSIONS:
-                    ordering.key(event.value)
+            # Kept, never dropped: the matcher reports such a range as unevaluated.
+            for event in events:
+                if event.value not in _NOT_VERSIONS and not ordering.is_valid(event.value):
+                    self.notes.append(
+                        f"{event.kind} {event.value!r} is not a valid {ordering.name} version: "
+                        "the range cannot be evaluated"
+                    )
         return rng
 
     def event(self, entry: Any) -> Event:

@@ -85,7 +85,8 @@ def load_weigher(engine: Engine, config: Config) -> AdvisoryWeigher:
     """Index the stored advisories of the inventory's packages, and the stored feed hits."""
     index = load_index(engine, packages=advisory_packages(config))
     hits = [hit for hit, _seen in feed_hits(engine)]
-    return AdvisoryWeigher(index, config.advisories.deny_severity, hits)
+    policy = config.advisories
+    return AdvisoryWeigher(index, policy.deny_severity, hits, unevaluated=policy.unevaluated)
 
 
 def sync_feeds(

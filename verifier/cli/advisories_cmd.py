@@ -11,6 +11,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from advisories import Match, VersionError, find_advisories, import_paths, load_index
+from advisories.ecosystems import KNOWN_ECOSYSTEMS, canonical_ecosystem
 from verifier.advisory_feeds import (
     advisories_changed,
     advisory_client,
@@ -146,7 +147,10 @@ def _match_json(match: Match) -> dict[str, Any]:
 @advisories_app.command("match")
 def match(
     ecosystem: Annotated[
-        str, typer.Argument(help='OSV ecosystem, e.g. "Go", "PyPI", "GitHub Actions".')
+        str,
+        typer.Argument(
+            help='OSV ecosystem, e.g. "Go", "PyPI", "Maven", "Debian", "Ubuntu:22.04", "Alpine".'
+        ),
     ],
     package: Annotated[
         str, typer.Argument(help="Package name, e.g. github.com/aquasecurity/trivy.")
@@ -155,7 +159,14 @@ def match(
     config_path: ConfigOption = DEFAULT_CONFIG,
     as_json: JsonOption = False,
 ) -> None:
-    """Which stored advisories affect ECOSYSTEM PACKAGE VERSION: exit 0 none, 1 affected."""
+    """Which stored advisories affect ECOSYSTEM PACKAGE VERSION, and through which range.
+
+    Exit 0: none; 1: affected, or a record for the package could not be evaluated (each named,
+    with why); 2: unknown ecosystem or a version the ecosystem cannot read.
+    """
+    if canonical_ecosystem(ecosystem) is None:
+        known = ", ".join(sorted(KNOWN_ECOSYSTEMS, key=str.lower))
+        raise fail(f"unknown ecosystem {ecosystem!r}; OSV ecosystems: {known}")
     engine = open_store(load(config_path))
     index = load_index(engine, packages=[(ecosystem, package)])
     try:
@@ -164,7 +175,8 @@ def match(
         raise fail(str(exc)) from None
     matches = [_match_json(m) for m in result.matches]
     if as_json:
-        print(json.dumps({"matches": matches, "unevaluated": list(result.unevaluated)}, indent=2))
+        unevaluated = [{"id": u.advisory_id, "why": u.why} for u in result.unevaluated]
+        print(json.dumps({"matches": matches, "unevaluated": unevaluated}, indent=2))
     else:
         for item in matches:
             names = ", ".join([item["id"], *item["aliases"]])
@@ -176,9 +188,9 @@ def match(
             )
         if not matches:
             console.print(f"no stored advisory affects {package} {version}", highlight=False)
-        if result.unevaluated:
-            err_console.print(f"could not evaluate: {', '.join(result.unevaluated)}")
-    if matches:
+        for record in result.unevaluated:
+            err_console.print(f"could not evaluate {record}", highlight=False, markup=False)
+    if matches or result.unevaluated:
         raise typer.Exit(int(ExitCode.DENIED))
 
 
