@@ -115,6 +115,7 @@ def _advisory(hit: AdvisoryHit) -> AdvisoryMatch:
         hit.detail,
         hit.waiver,
         state,
+        hit.unevaluated,
     )
 
 

@@ -90,6 +90,7 @@ class AdvisoryMatch:
     detail: str
     waiver: str | None  # the waiver that turns it into an override, described
     state: AdvisoryState  # `waived` when a waiver applies, else `action`
+    unevaluated: bool = False  # covers the tool but could not be compared with the version
 
 
 @dataclass(frozen=True, slots=True)
