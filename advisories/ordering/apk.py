@@ -11,7 +11,6 @@ pre-release suffix. Malformed text stops the comparison where it starts, as in a
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from .base import ComparedKey, ordering
 
@@ -125,9 +124,7 @@ class ApkKey(ComparedKey):
     """apk-tools tokens compared as ``apk_version_compare``."""
 
     __slots__ = ()
-
-    def cmp(self, other: Any) -> int:
-        return _cmp(self.value, other.value)
+    order = staticmethod(_cmp)
 
 
 @ordering("Alpine")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar
 
 from ..errors import VersionError
 
@@ -57,29 +57,33 @@ def ordering(name: str) -> Callable[[Callable[[str], Any]], Ordering]:
 
 
 class ComparedKey:
-    """A sort key defined by a three-way ``cmp`` (for orderings that are not plain tuples)."""
+    """A sort key defined by a three-way comparison (for orderings that are not plain tuples).
+
+    Subclasses set ``order``: a function of two parsed values giving -1, 0 or 1.
+    """
 
     __slots__ = ("value",)
+    order: ClassVar[Callable[[Any, Any], int]]
 
     def __init__(self, value: Any) -> None:
         self.value = value
 
-    def cmp(self, other: Any) -> int:  # pragma: no cover - every subclass defines it
-        raise NotImplementedError
+    def cmp(self, other: ComparedKey) -> int:
+        return type(self).order(self.value, other.value)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, type(self)) and self.cmp(other) == 0
 
-    def __lt__(self, other: Any) -> bool:
+    def __lt__(self, other: ComparedKey) -> bool:
         return self.cmp(other) < 0
 
-    def __le__(self, other: Any) -> bool:
+    def __le__(self, other: ComparedKey) -> bool:
         return self.cmp(other) <= 0
 
-    def __gt__(self, other: Any) -> bool:
+    def __gt__(self, other: ComparedKey) -> bool:
         return self.cmp(other) > 0
 
-    def __ge__(self, other: Any) -> bool:
+    def __ge__(self, other: ComparedKey) -> bool:
         return self.cmp(other) >= 0
 
     __hash__ = None  # type: ignore[assignment]  # equal keys need not be equal values

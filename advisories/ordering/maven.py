@@ -81,19 +81,20 @@ def _padding(other: Token) -> Token:
     return _ZERO if other[0] == 2 else _NULL_QUALIFIER
 
 
+def _cmp(a: tuple[Token, ...], b: tuple[Token, ...]) -> int:
+    for i in range(max(len(a), len(b))):
+        x = a[i] if i < len(a) else _padding(b[i])
+        y = b[i] if i < len(b) else _padding(x)
+        if result := _compare_tokens(x, y):
+            return result
+    return 0
+
+
 class MavenKey(ComparedKey):
     """Prefixed tokens compared pairwise, the shorter list padded with matching nulls."""
 
     __slots__ = ()
-
-    def cmp(self, other: Any) -> int:
-        a, b = self.value, other.value
-        for i in range(max(len(a), len(b))):
-            x = a[i] if i < len(a) else _padding(b[i])
-            y = b[i] if i < len(b) else _padding(x)
-            if result := _compare_tokens(x, y):
-                return result
-        return 0
+    order = staticmethod(_cmp)
 
 
 @ordering("Maven")

@@ -11,7 +11,6 @@ the longer one newer and a following word is weighed against a number (``1.0 < 1
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from .base import ComparedKey, ordering
 
@@ -52,9 +51,7 @@ class ComposerKey(ComparedKey):
     """Normalised parts compared as PHP's ``version_compare``."""
 
     __slots__ = ()
-
-    def cmp(self, other: Any) -> int:
-        return _cmp(self.value, other.value)
+    order = staticmethod(_cmp)
 
 
 @ordering("Packagist")

@@ -9,7 +9,6 @@ pairwise, the shorter padded with 0, a string before any number, so ``1.0.a`` < 
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from .base import ComparedKey, ordering
 
@@ -23,22 +22,23 @@ def _trimmed(segments: list[int | str]) -> list[int | str]:
     return segments
 
 
+def _cmp(a: tuple[int | str, ...], b: tuple[int | str, ...]) -> int:
+    for i in range(max(len(a), len(b))):
+        x = a[i] if i < len(a) else 0
+        y = b[i] if i < len(b) else 0
+        if x == y:
+            continue
+        if isinstance(x, str) != isinstance(y, str):
+            return -1 if isinstance(x, str) else 1
+        return -1 if x < y else 1  # both numbers or both strings here
+    return 0
+
+
 class GemKey(ComparedKey):
     """Canonical segments compared as ``Gem::Version#<=>``."""
 
     __slots__ = ()
-
-    def cmp(self, other: Any) -> int:
-        a, b = self.value, other.value
-        for i in range(max(len(a), len(b))):
-            x = a[i] if i < len(a) else 0
-            y = b[i] if i < len(b) else 0
-            if x == y:
-                continue
-            if isinstance(x, str) != isinstance(y, str):
-                return -1 if isinstance(x, str) else 1
-            return -1 if x < y else 1
-        return 0
+    order = staticmethod(_cmp)
 
 
 @ordering("RubyGems")

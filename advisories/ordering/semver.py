@@ -18,7 +18,7 @@ from .base import Ordering, ordering
 _VERSION = re.compile(
     r"^[v=]?(\d+(?:\.\d+)*)(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+([0-9A-Za-z.-]*))?$"
 )
-_PARTIAL_TAG = re.compile(r"^v?\d+(?:\.\d+)?$")
+_PARTIAL_TAG = re.compile(r"^v?\d+(?:\.\d+)?(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
 
 Identifiers = tuple[tuple[int, int | str], ...]
 # A release sorts after every pre-release of the same version: flag 1 vs 0.
