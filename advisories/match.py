@@ -215,7 +215,7 @@ class AdvisoryIndex:
 
     def match(self, ecosystem: str, package: str, version: str) -> list[Match]:
         """Alias groups that affect ``version``; raises VersionError if it is not a version of
-        the ecosystem."""
+        the ecosystem. Records that could not be evaluated are left out: see :meth:`explain`."""
         return list(self.explain(ecosystem, package, version).matches)
 
     def explain(self, ecosystem: str, package: str, version: str) -> MatchResult:

@@ -44,6 +44,8 @@ from verifier.versioning import canonical_version
 
 _SEVERITIES = {"CRITICAL": Severity.CRITICAL, "HIGH": Severity.HIGH, "LOW": Severity.LOW}
 _INCIDENT_KINDS = (IncidentKind.ADVISORY, IncidentKind.FEED_HIT)
+# How an incident names what a hit does to the version (advisory-unevaluated: not known).
+_VERB = {False: "affects", True: "could not be evaluated for"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +195,7 @@ def _record(session: Session, tool: str, version: str | None, hit: AdvisoryHit) 
         tool=tool,
         version=version,
         severity=_SEVERITIES.get((hit.severity or "").upper(), fallback),
-        summary=f"{hit.advisory_id} affects {target}: {hit.summary}"[:500],
+        summary=f"{hit.advisory_id} {_VERB[hit.unevaluated]} {target}: {hit.summary}"[:500],
         detail={"aliases": list(hit.aliases), "action": hit.action, "why": hit.detail},
         dedupe_key=key,
     )

@@ -263,6 +263,9 @@ def test_an_advisory_that_cannot_be_evaluated_is_never_a_clean_allow(
         assert login(browser, server.token("reader", Scope.READ)).status_code == 303
         page = browser.get("/ui/advisories").text
     assert "GHSA-unread-able0-0001" in page and "not evaluated" in page
+    with Session(server.engine) as session:
+        (incident,) = [i for i in list_incidents(session) if i.kind == "advisory"]
+    assert incident.summary.startswith("GHSA-unread-able0-0001 could not be evaluated for trivy")
 
 
 def test_cli_match_explains_and_fails_on_unevaluated_records(tmp_path: Path, write_config):
