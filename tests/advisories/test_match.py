@@ -226,3 +226,16 @@ def test_severity_orders_matches() -> None:
         "GHSA-H",
         "GHSA-L",
     ]
+
+
+@pytest.mark.parametrize(
+    ("ecosystem", "listed", "queried"),
+    [("Maven", "1.0", "1"), ("RubyGems", "1.0.a2", "1.0.a.2"), ("Debian:12", "1.0-0", "1.0")],
+)
+def test_listed_versions_match_by_equality_with_unhashable_keys(
+    ecosystem: str, listed: str, queried: str
+) -> None:
+    affected = [{"package": {"ecosystem": ecosystem, "name": "p"}, "versions": [listed]}]
+    index = AdvisoryIndex([parse_record(osv("X-1", affected=affected), source="t")])
+    (match,) = index.match(ecosystem, "p", queried)
+    assert match.reason == f"X-1: {queried} is listed in the affected versions"
