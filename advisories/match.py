@@ -244,9 +244,12 @@ class AdvisoryIndex:
                 unevaluated.setdefault(entry.advisory.id, entry.unevaluated_why())
         matches = [self._match(eco, version, g, hs, covering[g]) for g, hs in hits.items()]
         matches.sort(key=lambda m: (-severity_rank(m.severity), m.group_id))
-        # A group that matched through another record is not unevaluated: it already applies.
-        matched = {i for m in matches for i in m.matched_by}
-        skipped = [Unevaluated(i, why) for i, why in unevaluated.items() if i not in matched]
+        # A record whose alias group matched through another record adds nothing: it applies.
+        skipped = [
+            Unevaluated(i, why)
+            for i, why in unevaluated.items()
+            if self.aliases.group_id(i) not in hits
+        ]
         return MatchResult(tuple(matches), tuple(skipped))
 
     def _match(

@@ -239,3 +239,16 @@ def test_listed_versions_match_by_equality_with_unhashable_keys(
     index = AdvisoryIndex([parse_record(osv("X-1", affected=affected), source="t")])
     (match,) = index.match(ecosystem, "p", queried)
     assert match.reason == f"X-1: {queried} is listed in the affected versions"
+
+
+def test_an_unevaluated_record_is_reported_unless_its_alias_group_matched() -> None:
+    good = record("GHSA-1", "npm", "left-pad", {"introduced": "1.0.0"}, {"fixed": "1.3.0"})
+    bad = record(
+        "OSV-1", "npm", "left-pad", {"introduced": "0"}, {"fixed": "soon"}, aliases=["GHSA-1"]
+    )
+    index = AdvisoryIndex([good, bad])
+    inside = index.explain("npm", "left-pad", "1.2.0")
+    assert [m.group_id for m in inside.matches] == ["GHSA-1"] and inside.unevaluated == ()
+    outside = index.explain("npm", "left-pad", "1.4.0")
+    assert outside.matches == ()
+    assert [u.advisory_id for u in outside.unevaluated] == ["OSV-1"]
