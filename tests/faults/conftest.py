@@ -23,13 +23,18 @@ def wait_until(condition: Callable[[], object], what: str, timeout: float = 60.0
         time.sleep(0.05)
 
 
-def with_audit(config: Config, audit: str) -> Config:
-    """`config` with its `[audit]` table replaced by `audit` (TOML), rewritten on disk."""
+def rewrite(config: Config, old: str, new: str) -> Config:
+    """`config` with the text `old` of its file replaced by `new`, rewritten on disk."""
     path = config.source_path
     text = path.read_text()
-    assert DEFAULT_AUDIT in text
-    path.write_text(text.replace(DEFAULT_AUDIT, audit.strip() + "\n"))
+    assert old in text, old
+    path.write_text(text.replace(old, new))
     return load_config(path)
+
+
+def with_audit(config: Config, audit: str) -> Config:
+    """`config` with its `[audit]` table replaced by `audit` (TOML)."""
+    return rewrite(config, DEFAULT_AUDIT, audit.strip() + "\n")
 
 
 @dataclass
