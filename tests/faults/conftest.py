@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import itertools
+import subprocess
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
+import psycopg
+from sqlalchemy.engine import make_url
 
 from verifier.config import Config, load_config
 
@@ -96,3 +100,24 @@ class Load:
                     assert response.headers.get("Retry-After"), response.headers
                 self.answers[job] = (response.status_code, time.monotonic())
                 time.sleep(0.005)
+
+
+def set_read_only(store_url: str, read_only: bool) -> None:
+    """Make the store refuse every write (reads still work), or take writes again: SQLite's
+    files made immutable (chattr), PostgreSQL's database read-only for new sessions, its
+    current sessions ended."""
+    url = make_url(store_url)
+    if url.get_backend_name() == "sqlite":
+        files = [url.database or "", f"{url.database}-wal"]
+        files = [name for name in files if Path(name).exists()]
+        subprocess.run(["chattr", "+i" if read_only else "-i", *files], check=True)
+        return
+    admin = url.set(drivername="postgresql", database="postgres").render_as_string(False)
+    with psycopg.connect(admin, autocommit=True) as connection:
+        name = url.database
+        setting = "SET default_transaction_read_only = on" if read_only else "RESET ALL"
+        connection.execute(f'ALTER DATABASE "{name}" {setting}')
+        connection.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+            (name,),
+        )
