@@ -87,7 +87,9 @@ class Supervisor:
         self.succeeded(name)
         return result
 
-    async def every(self, name: str, interval: float, work: Callable[[], object], limit: float):
+    async def every(
+        self, name: str, interval: float, work: Callable[[], object], limit: float
+    ) -> None:
         """Run `work` as loop `name`'s unit every `interval` seconds (or after a longer pause
         once it fails), until cancelled."""
         while True:
