@@ -169,6 +169,9 @@ class Service:
         alert sender, and the release watcher, feed syncs and weekly report if configured."""
         await asyncio.to_thread(self.start_sync)
         self.leaser.lease = self.config.server.lease  # a reload may have changed it
+        # A reload starts afresh: problems of loops or feeds the new configuration may lack.
+        self.supervisor = Supervisor()
+        self.stale_feeds, self.failing_feeds = [], {}
         flush_interval = self.config.audit.flush_interval.total_seconds()
         loops = {
             "snapshot-refresh": self._refresh_loop,
