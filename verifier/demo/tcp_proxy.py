@@ -58,7 +58,8 @@ class PausableProxy:
             sockets, self._sockets = self._sockets, []
         for sock in [self._listener, *sockets]:
             with contextlib.suppress(OSError):
-                sock.close()
+                sock.shutdown(socket.SHUT_RDWR)  # wakes a thread blocked on it; close does not
+            sock.close()
 
     def _accept(self) -> None:
         while not self._stopped.is_set():
