@@ -10,7 +10,7 @@ percentiles (p99 <= 50 ms means at least 99 % of the answers came within 50 ms),
 phase's p99 and rate against the baseline's, and how long /readyz took to say `degraded` after
 the pause and `ready` after the resume.
 
-Usage: .venv/bin/python bench/faults.py [--rate 300] [--seconds 16] [--durable]
+Usage: .venv/bin/python bench/faults.py [--rate 300] [--seconds 16] [--connections 30] [--durable]
         [--server postgres@127.0.0.1:5432]
 """
 

@@ -6,7 +6,8 @@ alert pass, one weekly-report check) that raises is logged with its loop's name,
 with each failure in a row; the loop goes on. A unit still running past its time limit is a
 problem too (a hung store or upstream): it is not abandoned, its loop waits for it, but nothing
 on the decision path does. A loop that ends anyway is restarted after a pause, and named among
-the problems until one of its units succeeds again.
+the problems until one of its units succeeds again (or, for a loop whose units are not run
+here, for `DEATH_SHOWN` seconds).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any, TypeVar
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_BACKOFF = 60.0  # seconds: the longest pause after failures in a row (or the interval)
+DEATH_SHOWN = 300.0  # seconds a restarted loop stays among the problems, at most
 
 
 def describe(exc: BaseException) -> str:
@@ -45,10 +47,14 @@ class Supervisor:
     def __init__(self) -> None:
         self.failures: dict[str, Failure] = {}
         self.restarts: Counter[str] = Counter()
+        self._deaths: dict[str, tuple[str, float]] = {}  # loop -> (why it ended, when)
+        self._streak: Counter[str] = Counter()  # deaths of a loop since its last good unit
         self._running: dict[str, tuple[float, float]] = {}  # loop -> (started, time limit)
 
     def succeeded(self, name: str) -> None:
         """A unit of loop `name` finished: its failure streak, if any, is over."""
+        self._deaths.pop(name, None)
+        self._streak.pop(name, None)
         if self.failures.pop(name, None) is not None:
             log.info("%s recovered", name)
 
@@ -105,17 +111,20 @@ class Supervisor:
                     await loop()
                     raise RuntimeError("the loop ended")
                 except Exception as exc:
-                    self.failed(name, exc)
-                self.restarts[name] += 1
-                log.error("%s stopped; restart %d", name, self.restarts[name])
-                await asyncio.sleep(self.pause(name, 1.0))
+                    why = describe(exc)
+                    self._deaths[name] = (f"restarted after {why}", time.monotonic())
+                    self._streak[name] += 1
+                    self.restarts[name] += 1
+                    log.error("%s stopped, restarting it: %s", name, why, exc_info=exc)
+                await asyncio.sleep(min(2.0 ** min(self._streak[name], 16), MAX_BACKOFF))
 
         return asyncio.create_task(guarded(), name=name)
 
     def problems(self) -> dict[str, str]:
         """What is wrong with background work now, by loop name."""
         now = time.monotonic()
-        found = {name: failure.error for name, failure in self.failures.items()}
+        found = {name: why for name, (why, at) in self._deaths.items() if now - at < DEATH_SHOWN}
+        found |= {name: failure.error for name, failure in self.failures.items()}
         for name, (started, limit) in list(self._running.items()):
             if now - started > limit:
                 found[name] = f"unit of work still running after {now - started:.0f} s"

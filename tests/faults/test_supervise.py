@@ -74,6 +74,9 @@ def test_a_loop_that_dies_is_restarted_and_named_until_it_works_again():
 
     async def scenario() -> None:
         task = supervisor.spawn("weekly-report", loop)
+        while "weekly-report" not in supervisor.problems():  # named while it waits to restart
+            await asyncio.sleep(0.01)
+        assert supervisor.problems()["weekly-report"] == "restarted after RuntimeError: boom"
         while len(runs) < 2:
             assert task.done() is False
             await asyncio.sleep(0.01)
