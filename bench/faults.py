@@ -10,26 +10,36 @@ percentiles (p99 <= 50 ms means at least 99 % of the answers came within 50 ms),
 phase's p99 and rate against the baseline's, and how long /readyz took to say `degraded` after
 the pause and `ready` after the resume.
 
+`--zip-bomb` measures instead how long reading a 3 MB OSV archive of 400 members of 8 MiB
+each (every one within the per-member limit) takes: refused from its declared sizes, against
+inflating its members once (what reading it cost before the bound).
+
 Usage: .venv/bin/python bench/faults.py [--rate 300] [--seconds 16] [--connections 30] [--durable]
         [--server postgres@127.0.0.1:5432]
+       .venv/bin/python bench/faults.py --zip-bomb
 """
 
 from __future__ import annotations
 
 import argparse
+import binascii
 import json
 import shutil
+import struct
 import subprocess
 import tempfile
 import threading
 import time
 import uuid
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
 
+from advisories import read_path
 from verifier.demo.daemon import Daemon
 from verifier.demo.loopback import free_port
 from verifier.demo.tcp_proxy import PausableProxy
@@ -142,6 +152,46 @@ def run(url: str, token: str, proxy: PausableProxy, args: argparse.Namespace) ->
     print(f"/readyz ready {watch.first('ready', resumed_at)} after the resume")
 
 
+def zip_bomb(path: Path, members: int = 400, size: int = 8 * 1024 * 1024) -> None:
+    """Write an archive of `members` members of `size` zero digits each, sharing one deflate
+    stream (zipfile would compress each member again: minutes for 3 GiB)."""
+    data = b"0" * size
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    raw = compressor.compress(data) + compressor.flush()
+    crc = binascii.crc32(data)
+    directory = []
+    with path.open("wb") as out:
+        for n in range(members):
+            name = f"BOMB-{n}.json".encode()
+            directory.append((name, out.tell()))
+            header = (0x04034B50, 20, 0, 8, 0, 0, crc, len(raw), size, len(name), 0)
+            out.write(struct.pack("<IHHHHHIIIHH", *header) + name + raw)
+        start = out.tell()
+        for name, offset in directory:
+            entry = (0x02014B50, 20, 20, 0, 8, 0, 0, crc, len(raw), size, len(name), 0, 0, 0, 0)
+            out.write(struct.pack("<IHHHHHHIIIHHHHHII", *entry, 0, offset) + name)
+        length = out.tell() - start
+        out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, members, members, length, start, 0))
+
+
+def bench_zip_bomb() -> None:
+    with tempfile.TemporaryDirectory(prefix="toolgate-bench-zip-") as tmp:
+        path = Path(tmp) / "all.zip"
+        zip_bomb(path)
+        archive_bytes = path.stat().st_size
+        started = time.perf_counter()
+        results = list(read_path(path, source="bench"))
+        refused = time.perf_counter() - started
+        started = time.perf_counter()
+        with zipfile.ZipFile(path) as archive:
+            inflated = sum(len(archive.read(member)) for member in archive.infolist())
+        baseline = time.perf_counter() - started
+    print(f"a {archive_bytes / 1e6:.1f} MB archive of 400 members of 8 MiB")
+    print(f"read_path: {refused * 1000:.1f} ms, {results[0]}")
+    print(f"inflating it (the baseline): {baseline:.2f} s for {inflated / 2**30:.2f} GiB")
+    print(f"ratio read_path/baseline: {refused / baseline:.5f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rate", type=float, default=300.0, help="requests per second")
@@ -149,7 +199,11 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=30, help="wrk connections")
     parser.add_argument("--durable", action="store_true", help="[audit] durable = true")
     parser.add_argument("--server", default="postgres@127.0.0.1:5432", help="PostgreSQL")
+    parser.add_argument("--zip-bomb", action="store_true", help="time a zip bomb's refusal")
     args = parser.parse_args()
+    if args.zip_bomb:
+        bench_zip_bomb()
+        return 0
     if shutil.which("wrk") is None:
         print("needs wrk: apt-get install -y wrk")
         return 2
