@@ -96,8 +96,9 @@ class Load:
                 except httpx.TransportError as exc:  # the server was killed: stop asking
                     self.errors.append(f"{job}: {exc!r}")
                     return
-                if response.status_code == 503:
-                    assert response.headers.get("Retry-After"), response.headers
+                if response.status_code == 503:  # durable: not recorded, so not a decision
+                    assert response.headers.get("Retry-After") == "1", response.headers
+                    assert response.json()["error"] == "not-recorded", response.text
                 self.answers[job] = (response.status_code, time.monotonic())
                 time.sleep(0.005)
 

@@ -34,10 +34,6 @@ QUERY_CACHE_LIMIT = 32_768
 QUERY_CACHE_MAX_KEY = 512
 # `[audit] durable = true`: an answer whose audit record was not committed is not a decision.
 RETRY_AFTER_SECONDS = 1
-NOT_RECORDED = (
-    b'{"detail":"the decision could not be recorded in the audit trail ([audit] durable):'
-    b' retry in a moment"}'
-)
 
 Scope_ = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -47,6 +43,12 @@ ASGIApp = Callable[[Scope_, Receive, Send], Awaitable[None]]
 
 def error_body(error: str, detail: Any) -> bytes:
     return orjson.dumps({"error": error, "detail": detail})
+
+
+NOT_RECORDED = error_body(
+    "not-recorded",
+    "the decision could not be recorded in the audit trail ([audit] durable): ask again",
+)
 
 
 def iso_now(now: datetime) -> str:
