@@ -54,6 +54,7 @@ class Load:
     batch: int = 1
     answers: dict[str, tuple[int, float]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    bad_refusals: list[str] = field(default_factory=list)  # 503s not saying "not recorded"
     _stop: threading.Event = field(default_factory=threading.Event)
     _workers: list[threading.Thread] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=itertools.count)
@@ -96,9 +97,9 @@ class Load:
                 except httpx.TransportError as exc:  # the server was killed: stop asking
                     self.errors.append(f"{job}: {exc!r}")
                     return
-                if response.status_code == 503:  # durable: not recorded, so not a decision
-                    assert response.headers.get("Retry-After") == "1", response.headers
-                    assert response.json()["error"] == "not-recorded", response.text
+                refusal = (response.headers.get("Retry-After"), response.json().get("error"))
+                if response.status_code == 503 and refusal != ("1", "not-recorded"):
+                    self.bad_refusals.append(f"{job}: {response.headers} {response.text}")
                 self.answers[job] = (response.status_code, time.monotonic())
                 time.sleep(0.005)
 

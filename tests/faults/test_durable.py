@@ -75,6 +75,7 @@ def test_kill_9_after_a_store_outage_loses_no_acknowledged_record(
     finally:
         load.stop()
         daemon.kill()
+    assert load.bad_refusals == []
     acknowledged = {job for job, (status, _at) in load.answers.items() if status == 200}
     lost = acknowledged - _recorded_jobs(store_url)
     if durable:
