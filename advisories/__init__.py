@@ -12,6 +12,7 @@ from .errors import (
     ParseError,
     PatternError,
     SkippedRecord,
+    SyncFailed,
     VersionError,
 )
 from .feeds import FeedHit, FeedScan, ToolPatterns, scan_feed
@@ -70,6 +71,7 @@ __all__ = [
     "Reference",
     "Severity",
     "SkippedRecord",
+    "SyncFailed",
     "SyncReport",
     "ToolPatterns",
     "Unevaluated",

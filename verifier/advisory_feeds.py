@@ -7,12 +7,14 @@ and keywords to look for), records an incident for every inventory version an ad
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from advisories import (
@@ -42,6 +44,7 @@ from verifier.policy import AdvisoryHit, ToolFacts
 from verifier.store.revision import bump_revision
 from verifier.versioning import canonical_version
 
+log = logging.getLogger(__name__)
 _SEVERITIES = {"CRITICAL": Severity.CRITICAL, "HIGH": Severity.HIGH, "LOW": Severity.LOW}
 _INCIDENT_KINDS = (IncidentKind.ADVISORY, IncidentKind.FEED_HIT)
 # How an incident names what a hit does to the version (advisory-unevaluated: not known).
@@ -133,13 +136,20 @@ def _sync_one(
     client: httpx.Client,
     progress: Callable[[str], None] | None,
 ) -> FeedOutcome:
+    """One feed's sync; whatever fails is this feed's failure (the store's excepted: that stops
+    every feed), so the feeds after it are synced all the same."""
     if progress:
         progress(feed.name)
     try:
         token = read_secret(feed.token_file, config) if feed.token_file else None
         report = sync_feed(engine, feed_spec(feed, config), client, token=token)
+    except SQLAlchemyError:
+        raise
     except (AdvisoryError, ConfigError) as exc:
         return FeedOutcome(feed.name, error=str(exc))
+    except Exception as exc:  # a bug: named, logged with its traceback, never the loop's end
+        log.exception("advisory feed %s: unexpected error", feed.name)
+        return FeedOutcome(feed.name, error=f"unexpected {type(exc).__name__}: {exc}")
     return FeedOutcome(feed.name, report=report)
 
 
@@ -172,6 +182,12 @@ def stale_feeds(states: Iterable[FeedState], config: Config, now: datetime) -> l
         if last is None or now - last > feed.max_age:
             stale.append(feed.name)
     return stale
+
+
+def failing_feeds(states: Iterable[FeedState], config: Config) -> dict[str, str]:
+    """Configured feeds whose last sync attempt failed, with its error."""
+    configured = {feed.name for feed in config.feeds}
+    return {s.feed: s.last_error for s in states if s.feed in configured and s.last_error}
 
 
 def _candidate_versions(tool: ToolFacts) -> set[str]:
@@ -240,20 +256,40 @@ def advisory_client(config: Config) -> httpx.Client:
     )
 
 
-def record_stale_feeds(engine: Engine, config: Config, names: Iterable[str]) -> None:
-    """An incident per stale feed (deduplicated per feed and day, so it alerts once a day)."""
+def record_feed_incidents(
+    engine: Engine, config: Config, stale: Iterable[str], failing: Mapping[str, str]
+) -> None:
+    """An incident per stale feed and per failing feed (deduplicated per feed and day, so each
+    alerts once a day, and again if a failing feed's error changes)."""
     today = datetime.now(UTC).date().isoformat()
     by_name = {feed.name: feed for feed in config.feeds}
     with Session(engine) as session:
-        for name in names:
-            record_incident(
+        for name in stale:
+            _feed_incident(
                 session,
-                kind=IncidentKind.FEED_STALE,
-                tool="*",
-                version=None,
-                severity=Severity.MEDIUM,
-                summary=f"advisory feed {name} has not synced within {by_name[name].max_age}",
-                detail={"feed": name, "max_age_seconds": by_name[name].max_age.total_seconds()},
-                dedupe_key=f"feed-stale:{name}:{today}",
+                IncidentKind.FEED_STALE,
+                f"advisory feed {name} has not synced within {by_name[name].max_age}",
+                {"feed": name, "max_age_seconds": by_name[name].max_age.total_seconds()},
+                today,
+            )
+        for name, error in failing.items():
+            summary = f"advisory feed {name} failed to sync: {error}"[:500]
+            _feed_incident(
+                session, IncidentKind.FEED_FAILING, summary, {"feed": name, "error": error}, today
             )
         session.commit()
+
+
+def _feed_incident(
+    session: Session, kind: IncidentKind, summary: str, detail: dict[str, object], day: str
+) -> None:
+    record_incident(
+        session,
+        kind=kind,
+        tool="*",
+        version=None,
+        severity=Severity.MEDIUM,
+        summary=summary,
+        detail=detail,
+        dedupe_key=f"{kind}:{detail['feed']}:{day}",
+    )

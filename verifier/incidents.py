@@ -31,6 +31,7 @@ class IncidentKind(StrEnum):
     ADVISORY = "advisory"
     FEED_HIT = "feed-hit"
     FEED_STALE = "feed-stale"
+    FEED_FAILING = "feed-failing"
     MANUAL_BLOCK = "manual-block"
 
 

@@ -49,7 +49,8 @@ def import_(
     ] = False,
     config_path: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
-    """Import advisories from files; exit 1 if any record was skipped (each is listed)."""
+    """Import advisories from files; exit 1 if any record was skipped, 2 if a whole document
+    (file, archive or archive member) could not be read (each is listed, with why)."""
     config = load(config_path)
     engine = open_store(config)
     for path in paths:
@@ -78,6 +79,9 @@ def import_(
         err_console.print(f"  skipped {skipped}", highlight=False, markup=False)
     if len(listed) < len(report.skipped):
         err_console.print(f"  … and {len(report.skipped) - len(listed)} more (--verbose)")
+    if unreadable := sum(skipped.unreadable for skipped in report.skipped):
+        documents = "document" if unreadable == 1 else "documents"
+        raise fail(f"{unreadable} {documents} could not be read (listed above)", ExitCode.ERROR)
     if report.skipped:
         raise typer.Exit(int(ExitCode.DENIED))
 
