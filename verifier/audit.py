@@ -55,15 +55,16 @@ _VALUES = attrgetter(*_COLUMNS)
 _SQLITE_INSERT = (
     f"INSERT INTO decision_log ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 )
-_AT, _WOULD_DENY = _COLUMNS.index("at"), _COLUMNS.index("would_deny")
+assert _COLUMNS[0] == "at"  # _sqlite_row converts the first value
 
 
 def _sqlite_row(row: AuditRow) -> AuditRow:
-    """The row as the store's SQLite columns hold it (naive UTC text, as UTCDateTime writes)."""
-    values = list(row)
-    values[_AT] = row[_AT].astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-    values[_WOULD_DENY] = int(row[_WOULD_DENY])
-    return tuple(values)
+    """The row as the store's SQLite columns hold it: `at` as naive UTC text, as UTCDateTime
+    writes it (the driver stores a bool as the integer SQLAlchemy's Boolean writes)."""
+    at = row[0]
+    if at.tzinfo is not UTC:
+        at = at.astimezone(UTC)
+    return (at.isoformat(" ", "microseconds")[:26], *row[1:])  # without "+00:00"
 
 
 class WriteFailed(Exception):
