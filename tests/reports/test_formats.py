@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import re
+import subprocess
+import sys
 
 import orjson
 import pytest
@@ -16,6 +18,7 @@ from typer.testing import CliRunner
 from tests.reports.conftest import Store
 from verifier.cli import app
 from verifier.reports import FORMATS, KINDS, ReportError, render
+from verifier.reports.formats import FORMATS as WRITERS
 
 _EXTERNAL = re.compile(
     r"""(?:src|href|action|srcset|poster|data)\s*=\s*["']?\s*(?:https?:)?//"""
@@ -233,3 +236,20 @@ def test_cli_writes_the_report_to_stdout_or_a_file(populated, tmp_path) -> None:
     for bad in (["report", "sbom", *config], ["report", "inventory", "-f", "pdf", *config]):
         result = runner.invoke(app, bad)
         assert result.exit_code == 2 and "unknown" in result.output
+
+
+def test_each_format_module_is_imported_on_first_use_only() -> None:
+    """`--format json` does not import the CycloneDX library; every name maps to its writer."""
+    script = (
+        "import sys\n"
+        "from verifier.reports import render\n"
+        "from verifier.reports.formats import FORMATS\n"
+        "assert 'cyclonedx' not in sys.modules\n"
+        "assert FORMATS['json'].name == 'json' and 'cyclonedx' not in sys.modules\n"
+        "assert all(FORMATS[name].name == name for name in FORMATS)\n"
+        "assert 'cyclonedx' in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    with pytest.raises(KeyError):
+        WRITERS["pdf"]
