@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, inspect, select
+from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from verifier.audit import AuditBuffer, AuditRecord, query_audit
@@ -24,7 +24,7 @@ from verifier.inventory import add_override, list_overrides, revoke_override, sy
 from verifier.policy import Query
 from verifier.snapshot import build_snapshot
 from verifier.store.engine import create_store_engine
-from verifier.store.migrate import current_revision, downgrade, head_revision, upgrade
+from verifier.store.migrate import current_revision, head_revision, upgrade
 from verifier.store.models import ApiTokenRow, EventRow, ReleaseRow
 from verifier.store.revision import read_revision
 from verifier.tokens import Scope, create_token, hash_token, list_tokens, load_tokens, revoke_token
@@ -45,23 +45,6 @@ def revision(engine: Engine) -> int:
 def test_migrations_are_idempotent_and_at_head(engine: Engine):
     upgrade(engine)
     assert current_revision(engine) == head_revision()
-
-
-def _log_indexes(engine: Engine) -> dict[str, list[str | None]]:
-    return {ix["name"]: ix["column_names"] for ix in inspect(engine).get_indexes("decision_log")}
-
-
-def test_the_audit_log_keeps_only_the_indexes_its_readers_use(engine: Engine):
-    """Each index costs every appended answer: (at) for time windows and pages, (tool, version)
-    for exposure; migration 0009 drops (tool, at), and its downgrade puts it back."""
-    lean = {"ix_decision_log_at": ["at"], "ix_decision_log_tool_version": ["tool", "version"]}
-    assert _log_indexes(engine) == lean
-    assert downgrade(engine) == "0008"
-    engine.dispose()
-    assert _log_indexes(engine) == {**lean, "ix_decision_log_tool_at": ["tool", "at"]}
-    upgrade(engine)
-    engine.dispose()
-    assert _log_indexes(engine) == lean
 
 
 def test_sync_tools_adds_updates_and_removes(engine: Engine, config: Config, write_config):

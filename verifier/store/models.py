@@ -121,9 +121,10 @@ class DecisionLogRow(SQLModel, table=True):
     """One answer given to a runner: the audit trail of who fetched what."""
 
     __tablename__ = "decision_log"
-    # Append-only, one row per answer: each index costs every insert (see migration 0009).
-    # (at): time windows and audit pages; (tool, version): exposure and per-tool filters.
-    __table_args__ = (Index("ix_decision_log_tool_version", "tool", "version"),)
+    __table_args__ = (
+        Index("ix_decision_log_tool_at", "tool", "at"),
+        Index("ix_decision_log_tool_version", "tool", "version"),  # exposure of one version
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(index=True, sa_type=UTCDateTime)
