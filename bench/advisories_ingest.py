@@ -17,7 +17,8 @@ With ``--cli`` (issue 17) it times what a user runs instead, end to end: the pro
 a fresh, migrated SQLite store, against a ``python -c`` process that reads and ``json.loads``
 the same files; ``--rounds`` alternations (default 5), the median of the per-round ratios and
 of the rates count. Same targets.
-Usage: .venv/bin/python bench/advisories_ingest.py [--records N] [--cli [--rounds R]]
+Usage: .venv/bin/python bench/advisories_ingest.py [--records N]
+       [--cli [--rounds R] [--toolgate PATH]]
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ def _timed(argv: list[str]) -> tuple[float, float]:
     return elapsed, cpu
 
 
-def cli_rounds(corpus: Path, records: int, tmp: Path, rounds: int) -> int:
+def cli_rounds(corpus: Path, records: int, tmp: Path, rounds: int, toolgate: str) -> int:
     """``toolgate advisories import`` end to end against a json.loads process, alternated."""
     from verifier.store.engine import create_store_engine
     from verifier.store.migrate import upgrade
@@ -115,7 +116,6 @@ def cli_rounds(corpus: Path, records: int, tmp: Path, rounds: int) -> int:
     engine.dispose()
     template = tmp / "migrated.db"
     shutil.copyfile(store, template)
-    toolgate = str(Path(sys.executable).parent / "toolgate")
     baseline_argv = [sys.executable, "-c", JSON_LOADS_SCRIPT, str(corpus)]
     cli_argv = [toolgate, "advisories", "import", str(corpus), "--config", str(config)]
     ratios, rates, cpu_ratios = [], [], []
@@ -144,6 +144,11 @@ def main() -> int:
     parser.add_argument("--records", type=int, help="corpus size (default 100,000; --cli 50,000)")
     parser.add_argument("--cli", action="store_true", help="time the CLI process end to end")
     parser.add_argument("--rounds", type=int, default=5, help="--cli alternations (default 5)")
+    parser.add_argument(
+        "--toolgate",
+        default=str(Path(sys.executable).parent / "toolgate"),
+        help="--cli: the toolgate command to time (default: this venv's)",
+    )
     args = parser.parse_args()
     args.records = args.records or (50_000 if args.cli else 100_000)
     # The corpus (the input of both measurements) goes to RAM when there is a tmpfs, to keep
@@ -161,7 +166,7 @@ def main() -> int:
         print(f"corpus: {len(paths)} files, {size / 1e6:.1f} MB, built in "
               f"{time.perf_counter() - started:.1f} s")  # fmt: skip
         if args.cli:
-            return cli_rounds(corpus, args.records, Path(tmp), args.rounds)
+            return cli_rounds(corpus, args.records, Path(tmp), args.rounds, args.toolgate)
 
         engine = sa.create_engine(f"sqlite:///{tmp}/advisories.db")
         create_tables(engine)

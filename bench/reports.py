@@ -24,6 +24,7 @@ Then the command a user runs (issue 17), end to end as a process: `toolgate repo
 --format json -o FILE` on the same store, median wall-clock and CPU of --runs (target <= 0.5 s),
 beside `python -c "import typer"` (the least any toolgate command can cost).
 Usage: .venv/bin/python bench/reports.py [--tools 1000] [--versions 20] [--runs 5] [--store URL]
+       [--toolgate PATH]
 """
 
 from __future__ import annotations
@@ -314,6 +315,11 @@ def main() -> int:
     parser.add_argument("--versions", type=int, default=20)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--store", help="store URL (default: a fresh SQLite file)")
+    parser.add_argument(
+        "--toolgate",
+        default=str(Path(sys.executable).parent / "toolgate"),
+        help="the toolgate command the CLI call times (default: this venv's)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         engine = create_store_engine(args.store or f"sqlite:///{Path(tmp) / 'toolgate.db'}")
@@ -337,8 +343,7 @@ def main() -> int:
             for fmt in FORMATS
         }
         engine.dispose()
-        toolgate = str(Path(sys.executable).parent / "toolgate")
-        report_argv = [toolgate, "report", "inventory", "--format", "json"]
+        report_argv = [args.toolgate, "report", "inventory", "--format", "json"]
         report_argv += ["-o", f"{tmp}/inventory.json", "--config", str(config.source_path)]
         cli = _process_times(args.runs, report_argv)
         floor = _process_times(args.runs, [sys.executable, "-c", "import typer"])
