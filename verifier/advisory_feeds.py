@@ -10,20 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-import httpx
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from advisories import (
-    AdvisoryError,
-    FeedSpec,
-    FeedState,
-    SyncReport,
-    feed_hits,
-    load_index,
-    sync_feed,
-)
+from advisories import AdvisoryError, FeedState, feed_hits, load_index
 from advisories import feed_states as stored_feed_states
 from verifier import __version__
 from verifier.advisory_policy import AdvisoryWeigher, feed_hit
@@ -41,6 +33,11 @@ from verifier.leases import Leaser
 from verifier.policy import AdvisoryHit, ToolFacts
 from verifier.store.revision import bump_revision
 from verifier.versioning import canonical_version
+
+if TYPE_CHECKING:  # the sync machinery (httpx) is imported by the functions that sync
+    import httpx
+
+    from advisories import FeedSpec, SyncReport
 
 _SEVERITIES = {"CRITICAL": Severity.CRITICAL, "HIGH": Severity.HIGH, "LOW": Severity.LOW}
 _INCIDENT_KINDS = (IncidentKind.ADVISORY, IncidentKind.FEED_HIT)
@@ -69,6 +66,8 @@ def advisory_packages(config: Config) -> list[tuple[str, str]]:
 
 def feed_spec(feed: FeedConfig, config: Config) -> FeedSpec:
     """The library's description of a configured feed, with the inventory's packages/keywords."""
+    from advisories import FeedSpec
+
     path = str(config.source_path.resolve().parent / feed.path) if feed.path else None
     return FeedSpec(
         name=feed.name,
@@ -130,6 +129,8 @@ def _sync_one(
     client: httpx.Client,
     progress: Callable[[str], None] | None,
 ) -> FeedOutcome:
+    from advisories import sync_feed
+
     if progress:
         progress(feed.name)
     try:
@@ -230,6 +231,8 @@ def refresh_incidents(
 
 def advisory_client(config: Config) -> httpx.Client:
     """The HTTP client feeds are fetched with: read-only, bounded, identified."""
+    import httpx
+
     return httpx.Client(
         timeout=httpx.Timeout(30.0, connect=10.0),
         follow_redirects=True,

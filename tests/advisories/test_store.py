@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -213,3 +215,20 @@ def test_import_works_when_the_engine_begins_its_own_transactions(tmp_path: Path
     create_tables(engine)
     assert import_paths(engine, [OSV_FIXTURES], source="fixtures").new == 38
     assert import_paths(engine, [OSV_FIXTURES], source="fixtures").unchanged == 38
+
+
+def test_reading_and_storing_import_no_network_client() -> None:
+    """`import advisories` (local import, matching) loads neither httpx nor feedparser; the
+    clients and the feed sync come with the first use of their names."""
+    script = (
+        "import sys\n"
+        "import advisories\n"
+        "from advisories import import_paths, load_index, feed_hits\n"
+        "assert not {'httpx', 'feedparser'} & set(sys.modules), sorted(sys.modules)\n"
+        "from advisories import FeedSpec, GhsaClient, OsvApiClient\n"
+        "assert {'httpx', 'advisories.sync'} <= set(sys.modules)\n"
+        "assert advisories.sync_feed is advisories.sync.sync_feed\n"
+        "assert all(hasattr(advisories, name) for name in advisories.__all__)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
