@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +28,7 @@ from advisories.store import (
     replace_kev,
     save_feed_state,
 )
+from tests.conftest import run_python
 
 from .conftest import OSV_FIXTURES
 from .test_osv_reading import BINARY_YAML, osv
@@ -230,5 +229,4 @@ def test_reading_and_storing_import_no_network_client() -> None:
         "assert advisories.sync_feed is advisories.sync.sync_feed\n"
         "assert all(hasattr(advisories, name) for name in advisories.__all__)\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+    run_python(script)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import subprocess
-import sys
 
 import orjson
 import pytest
@@ -15,6 +13,7 @@ from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 from typer.testing import CliRunner
 
+from tests.conftest import run_python
 from tests.reports.conftest import Store
 from verifier.cli import app
 from verifier.reports import FORMATS, KINDS, ReportError, render
@@ -250,7 +249,6 @@ def test_each_format_module_is_imported_on_first_use_only() -> None:
         "assert all(FORMATS[name].name == name for name in FORMATS)\n"
         "assert 'cyclonedx' in sys.modules\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+    run_python(script)
     with pytest.raises(KeyError):
         WRITERS["pdf"]
