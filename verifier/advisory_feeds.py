@@ -11,21 +11,13 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-import httpx
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from advisories import (
-    AdvisoryError,
-    FeedSpec,
-    FeedState,
-    SyncReport,
-    feed_hits,
-    load_index,
-    sync_feed,
-)
+from advisories import AdvisoryError, FeedState, feed_hits, load_index
 from advisories import feed_states as stored_feed_states
 from verifier import __version__
 from verifier.advisory_policy import AdvisoryWeigher, feed_hit
@@ -45,6 +37,12 @@ from verifier.store.revision import bump_revision
 from verifier.versioning import canonical_version
 
 log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:  # the sync machinery (httpx) is imported by the functions that sync
+    import httpx
+
+    from advisories import FeedSpec, SyncReport
+
 _SEVERITIES = {"CRITICAL": Severity.CRITICAL, "HIGH": Severity.HIGH, "LOW": Severity.LOW}
 _INCIDENT_KINDS = (IncidentKind.ADVISORY, IncidentKind.FEED_HIT)
 # How an incident names what a hit does to the version (advisory-unevaluated: not known).
@@ -74,6 +72,8 @@ def advisory_packages(config: Config) -> list[tuple[str, str]]:
 
 def feed_spec(feed: FeedConfig, config: Config) -> FeedSpec:
     """The library's description of a configured feed, with the inventory's packages/keywords."""
+    from advisories import FeedSpec
+
     path = str(config.source_path.resolve().parent / feed.path) if feed.path else None
     return FeedSpec(
         name=feed.name,
@@ -138,6 +138,8 @@ def _sync_one(
 ) -> FeedOutcome:
     """One feed's sync; whatever fails is this feed's failure (the store's excepted: that stops
     every feed), so the feeds after it are synced all the same."""
+    from advisories import sync_feed
+
     if progress:
         progress(feed.name)
     try:
@@ -249,6 +251,8 @@ def refresh_incidents(
 
 def advisory_client(config: Config) -> httpx.Client:
     """The HTTP client feeds are fetched with: read-only, bounded, identified."""
+    import httpx
+
     return httpx.Client(
         timeout=httpx.Timeout(30.0, connect=10.0),
         follow_redirects=True,

@@ -29,8 +29,9 @@ from operator import attrgetter
 from typing import Any, Protocol
 
 import orjson
-from sqlalchemy import Engine, insert, select
-from sqlalchemy.exc import SQLAlchemyError
+import psycopg
+from sqlalchemy import Connection, Engine, select
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import Session
 
 from verifier.store.models import DecisionLogRow
@@ -63,15 +64,41 @@ _VALUES = attrgetter(*_COLUMNS)
 _SQLITE_INSERT = (
     f"INSERT INTO decision_log ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 )
-_AT, _WOULD_DENY = _COLUMNS.index("at"), _COLUMNS.index("would_deny")
+assert _COLUMNS[0] == "at"  # _sqlite_row converts the first value
 
 
 def _sqlite_row(row: AuditRow) -> AuditRow:
-    """The row as the store's SQLite columns hold it (naive UTC text, as UTCDateTime writes)."""
-    values = list(row)
-    values[_AT] = row[_AT].astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-    values[_WOULD_DENY] = int(row[_WOULD_DENY])
-    return tuple(values)
+    """The row as the store's SQLite columns hold it: `at` as naive UTC text, as UTCDateTime
+    writes it (the driver stores a bool as the integer SQLAlchemy's Boolean writes)."""
+    at = row[0]
+    if at.tzinfo is not UTC:
+        at = at.astimezone(UTC)
+    return (at.isoformat(" ", "microseconds")[:26], *row[1:])  # without "+00:00"
+
+
+_POSTGRES_COPY = f"COPY decision_log ({', '.join(_COLUMNS)}) FROM STDIN"
+
+
+def _postgres_row(row: AuditRow) -> AuditRow:
+    """The row as the store's PostgreSQL columns hold it (`at` as naive UTC, as UTCDateTime)."""
+    return (row[0].astimezone(UTC).replace(tzinfo=None), *row[1:])
+
+
+def _copy_to_postgres(connection: Connection, rows: list[AuditRow]) -> None:
+    """COPY `rows` into decision_log in the connection's transaction: about 2 us of CPU a row
+    where an INSERT through SQLAlchemy costs 12. The driver's error is raised as SQLAlchemy's
+    (DBAPIError), as from any other statement."""
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    cursor = driver.cursor()
+    try:
+        with cursor.copy(_POSTGRES_COPY) as copy:
+            for row in rows:
+                copy.write_row(_postgres_row(row))
+    except psycopg.Error as exc:
+        raise DBAPIError.instance(_POSTGRES_COPY, None, exc, psycopg.Error) from exc
+    finally:
+        cursor.close()
 
 
 class WriteFailed(Exception):
@@ -103,8 +130,7 @@ class StoreWriter:
             if connection.dialect.name == "sqlite":
                 connection.exec_driver_sql(_SQLITE_INSERT, [_sqlite_row(r) for r in rows])
             else:
-                values = [dict(zip(_COLUMNS, r, strict=True)) for r in rows]
-                connection.execute(insert(DecisionLogRow), values)
+                _copy_to_postgres(connection, rows)
 
     def close(self) -> None:
         """Nothing to release: the engine belongs to the caller."""

@@ -13,9 +13,11 @@ from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 from typer.testing import CliRunner
 
+from tests.conftest import run_python
 from tests.reports.conftest import Store
 from verifier.cli import app
 from verifier.reports import FORMATS, KINDS, ReportError, render
+from verifier.reports.formats import FORMATS as WRITERS
 
 _EXTERNAL = re.compile(
     r"""(?:src|href|action|srcset|poster|data)\s*=\s*["']?\s*(?:https?:)?//"""
@@ -263,3 +265,20 @@ def test_an_unevaluated_advisory_shows_in_reports(populated, tmp_path) -> None:
     for vulnerability in found:
         assert vulnerability["analysis"]["state"] == "in_triage"
         assert "could not evaluate" in vulnerability["analysis"]["detail"]
+
+
+def test_each_format_module_is_imported_on_first_use_only() -> None:
+    """`--format json` imports neither the CycloneDX library nor the advisory feeds' network
+    clients; every format name maps to its writer."""
+    script = (
+        "import sys\n"
+        "from verifier.reports import render\n"
+        "from verifier.reports.formats import FORMATS\n"
+        "assert not {'cyclonedx', 'httpx', 'feedparser'} & set(sys.modules)\n"
+        "assert FORMATS['json'].name == 'json' and 'cyclonedx' not in sys.modules\n"
+        "assert all(FORMATS[name].name == name for name in FORMATS)\n"
+        "assert 'cyclonedx' in sys.modules\n"
+    )
+    run_python(script)
+    with pytest.raises(KeyError):
+        WRITERS["pdf"]
