@@ -20,7 +20,6 @@ from tests.alerts.conftest import (
     RECIPIENT,
     SMTP_PASSWORD,
     WEBHOOK_SECRET,
-    MailServer,
     WebhookReceiver,
     add_fetches,
 )
@@ -35,7 +34,6 @@ from verifier.alerts.outbox import (
 )
 from verifier.alerts.sender import AlertSender
 from verifier.cli import app
-from verifier.config import Config
 from verifier.incidents import IncidentKind, Severity, record_incident
 from verifier.inventory import add_override, sync_tools
 from verifier.service import Service
@@ -73,20 +71,6 @@ def record(engine: Engine, severity: Severity = Severity.CRITICAL, **detail: obj
 def alert_count(engine: Engine) -> int:
     with Session(engine) as session:
         return len(session.scalars(select(AlertRow)).all())
-
-
-@pytest.fixture
-def setup(engine: Engine, alerts_config, mail_server, webhook: WebhookReceiver):
-    """A started mail server, a configuration alerting it and the webhook, a synced store."""
-
-    def make(**options: object) -> tuple[Config, MailServer, AlertSender]:
-        server = mail_server(implicit=options.pop("implicit", False))
-        tls_mode = "implicit" if server.implicit else "starttls"
-        config = alerts_config(server.port, webhook_url=webhook.url, tls_mode=tls_mode, **options)
-        sync_tools(engine, config)
-        return config, server, AlertSender(config, engine)
-
-    return make
 
 
 @pytest.mark.parametrize("implicit", [False, True], ids=["starttls", "implicit-tls"])
