@@ -426,7 +426,7 @@ class ReleaseVerifier:
             if isinstance(result, AttestationVerified):
                 verdict.evidence.setdefault("attestations", {})[name] = {
                     "predicate_type": result.evidence.predicate_type,
-                    "rekor_log_index": result.evidence.signature.log_index,
+                    **_signature_evidence(result.evidence.signature),
                 }
                 return True
             failures.append(result.failure)

@@ -33,6 +33,7 @@ from verifier.reports.model import (
     TagPin,
     ToolReport,
     VersionReport,
+    attestation_evidence,
     signature_evidence,
 )
 from verifier.snapshot import Snapshot, Verdict, compile_snapshot
@@ -227,6 +228,7 @@ def _version_report(
         source_branch=evidence.get("source_branch"),
         assets=tuple(assets),
         signatures=signature_evidence(evidence) if evidence else (),
+        attestations=attestation_evidence(evidence) if evidence else (),
         tag_pin=store.tag_pins.get((facts.name, key)),
         advisories=_advisories(hits) if hits else (),
         overrides=tuple(o for o in overrides if _names_version(o, key)) if overrides else (),

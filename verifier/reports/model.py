@@ -64,6 +64,36 @@ def signature_evidence(evidence: Mapping[str, Any]) -> tuple[SignatureEvidence, 
 
 
 @dataclass(frozen=True, slots=True)
+class AttestationRecord:
+    """A verified artifact attestation of a file: what it states (its predicate type), who
+    signed it, the source commit its certificate names, and where it is logged."""
+
+    asset: str
+    predicate_type: str | None
+    signer: str | None
+    issuer: str | None
+    source_commit: str | None
+    rekor_log_index: int | None
+    integrated_time: str | None
+
+
+def attestation_evidence(evidence: Mapping[str, Any]) -> tuple[AttestationRecord, ...]:
+    """The verified attestations of a release's stored evidence (`evidence_json`), by asset."""
+    return tuple(
+        AttestationRecord(
+            asset=name,
+            predicate_type=att.get("predicate_type"),
+            signer=att.get("signer"),
+            issuer=att.get("issuer"),
+            source_commit=att.get("source_commit"),
+            rekor_log_index=att.get("rekor_log_index"),
+            integrated_time=att.get("integrated_time"),
+        )
+        for name, att in sorted((evidence.get("attestations") or {}).items())
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class TagPin:
     """The commit a tag pointed at when first seen, and where it points now."""
 
@@ -111,6 +141,7 @@ class VersionReport:
     source_branch: str | None
     assets: tuple[AssetEvidence, ...]
     signatures: tuple[SignatureEvidence, ...]
+    attestations: tuple[AttestationRecord, ...]
     tag_pin: TagPin | None
     advisories: tuple[AdvisoryMatch, ...]
     overrides: tuple[Override, ...]  # active approvals and blocks naming this version
