@@ -12,7 +12,7 @@ from sqlmodel import Session
 from tests.watcher.conftest import codes, sums
 from verifier.demo.authority import SigningAuthority, github_signer
 from verifier.demo.upstream import sha256_hex
-from verifier.store.models import EventRow
+from verifier.store.models import EventRow, IncidentRow
 
 REPO = "aquasecurity/trivy"
 MAIN, ATTACKER = "1" * 40, "6" * 40
@@ -173,6 +173,9 @@ def test_attested_v1_v2_then_unattested_v3_is_held_until_accepted_and_audited(ri
     assert (body["decision"], codes(body)) == ("deny", ["evidence-changed"])
     reason = body["reasons"][0]
     assert (reason["expected"], reason["found"]) == ("attested=True (as v0.69.1)", "attested=False")
+    with Session(r.server.engine) as session:  # one event: one incident, not two
+        rows = session.scalars(select(IncidentRow)).all()
+    assert [(i.kind, i.version) for i in rows] == [("evidence-changed", "v0.69.3")]
 
     explained = _toolgate(r, "explain", "trivy-ci", "0.69.3", "--json")
     assert explained.exit_code == 1, explained.output  # 1: denied now
