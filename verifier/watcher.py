@@ -221,10 +221,10 @@ class Watcher:
         else:
             assert repo is not None
             listing = self.github.releases(repo, self._cached(self.github.releases_url(repo)))
-        report.unchanged = not listing.changed
-        if listing.changed:
+        report.unchanged = not (listing.changed or self._unrecorded(tool, listing.items, _tag))
+        if not report.unchanged:
             self._record_releases(tool, listing, report)
-        for row_version, release in self._due(tool, listing.items, lambda r: r.tag):
+        for row_version, release in self._due(tool, listing.items, _tag):
             verdict = self.verifier.verify_release(tool, repo, release)
             self._record_verdict(tool, row_version, verdict, report)
 
@@ -296,10 +296,10 @@ class Watcher:
         repo = github_repo(tool)
         assert repo is not None
         listing = self.github.tags(repo, self._cached(self.github.tags_url(repo)))
-        report.unchanged = not listing.changed
-        if listing.changed:
+        report.unchanged = not (listing.changed or self._unrecorded(tool, listing.items, _name))
+        if not report.unchanged:
             self._record_tags(tool, repo, listing, report)
-        for row_version, tag in self._due(tool, listing.items, lambda t: t.name):
+        for row_version, tag in self._due(tool, listing.items, _name):
             verdict = Verdict(commit=tag.commit)
             verdict.evidence.update(tag=tag.name, commit=tag.commit, tag_type=tag.object_type)
             self.verifier.check_commit(tool, repo, tag.commit, f"commit of tag {tag.name}", verdict)
@@ -384,6 +384,15 @@ class Watcher:
             session.commit()
 
     # ---- shared steps ---------------------------------------------------------------------
+
+    def _unrecorded(
+        self, tool: ToolConfig, items: Iterable[T], version_of: Callable[[T], str]
+    ) -> bool:
+        """Whether an upstream item of an unchanged (cached) listing has no release recorded for
+        this tool: a tool just added on a repository already watched for another tool."""
+        with Session(self.engine) as session:
+            rows = self._release_rows(session, tool.name)
+        return any(canonical_version(version_of(item)) not in rows for item in items)
 
     def _due(
         self, tool: ToolConfig, items: Iterable[T], version_of: Callable[[T], str]
@@ -553,7 +562,7 @@ class Watcher:
 
     @staticmethod
     def _store_cache(session: Session, listing: Listing[Any]) -> None:
-        if listing.etag is None:
+        if listing.etag is None or not listing.changed:  # an unchanged listing is cached already
             return
         row = session.get(HttpCacheRow, listing.url) or HttpCacheRow(
             url=listing.url, etag=listing.etag, body_json=listing.body_json
@@ -614,6 +623,14 @@ def accept_evidence(engine: Engine, tool: str, version: str, actor: str, reason:
         bump_revision(session)
         session.commit()
         return row.status
+
+
+def _tag(release: UpstreamRelease) -> str:
+    return release.tag
+
+
+def _name(tag: UpstreamTag) -> str:
+    return tag.name
 
 
 def _replaced(name: str, tag: str, pinned: AssetSighting, seen: AssetSighting) -> Reason:

@@ -32,7 +32,9 @@ def exposure(
     build that was not positively verified (no sha256 named, or one now denied)."""
     config = load(config_path)
     engine = open_store(config)
-    snapshot = build_snapshot(engine, config)
+    from verifier.advisory_feeds import load_weigher  # heavy: only this command needs it
+
+    snapshot = build_snapshot(engine, config, load_weigher(engine, config))  # advisories too
     with Session(engine) as session:
         report = exposure_report(session, snapshot, tool, version, sha256)
     exposed = bool(report["at_risk_count"]) and report["decision"] == "deny"
