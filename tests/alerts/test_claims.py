@@ -57,6 +57,8 @@ def test_a_claim_heard_earlier_is_followed_by_one_resolution_note(engine: Engine
     record(engine)
     assert sender.run_once() == 1
     assert str(server.received[0].message["Subject"]).startswith("DENY trivy 0.69.4")
+    ((sent, _alert),) = list_deliveries(engine)
+    assert (sent.status, sent.attempts) == ("sent", 1)  # `alerts list` says 1 try, not 0
 
     record(engine, Severity.HIGH)  # news about the same incident…
     record(engine, Severity.MEDIUM)  # …twice, both due after the version became allowed

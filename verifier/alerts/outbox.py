@@ -225,7 +225,14 @@ def mark_sent(engine: Engine, token: str, ids: list[int], now: datetime) -> int:
         result = connection.execute(
             update(_DELIVERY)
             .where(columns.id.in_(ids), columns.lease_owner == token)
-            .values(status="sent", sent_at=now, lease_owner=None, lease_until=None, last_error=None)
+            .values(
+                status="sent",
+                sent_at=now,
+                attempts=columns.attempts + 1,  # the try that succeeded counts
+                lease_owner=None,
+                lease_until=None,
+                last_error=None,
+            )
         )
     if result.rowcount != len(ids):
         log.warning(
