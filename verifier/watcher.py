@@ -28,7 +28,7 @@ from sqlmodel import Session
 from verifier.config import Config, ToolConfig
 from verifier.errors import NotFoundError
 from verifier.evidence_baseline import Baseline, load_baseline, save_baseline
-from verifier.incidents import IncidentKind, Severity, record_incident
+from verifier.incidents import IncidentKind, Severity, record_incident, resolve_incident
 from verifier.leases import Leaser
 from verifier.policy import Reason
 from verifier.release_verifier import MAX_ASSET_BYTES, ReleaseVerifier, Verdict, utc_iso
@@ -612,6 +612,8 @@ def accept_evidence(engine: Engine, tool: str, version: str, actor: str, reason:
         row.reasons_json = orjson.dumps([r.to_dict() for r in remaining]).decode()
         if not remaining:
             row.status, row.verified_at = "verified", datetime.now(UTC)
+            # The cause is accepted: later fetches are not exposure, and no alert is due.
+            resolve_incident(session, f"verification-failed:{tool}:{canonical_version(version)}")
         record_event(
             session,
             actor,

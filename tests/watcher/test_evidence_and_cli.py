@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import time
 
+from sqlmodel import Session
 from typer.testing import CliRunner
 
+from tests.core.test_api import wait_for
 from tests.watcher.conftest import (
     ASSET,
     REPO,
@@ -19,8 +21,11 @@ from tests.watcher.conftest import (
     sums,
 )
 from tests.watcher.conftest import signed_release_files as files
+from verifier.alerts.outbox import enqueue_new_exposure
+from verifier.audit import query_audit
 from verifier.cli import app
 from verifier.demo.upstream import sha256_hex
+from verifier.incidents import list_incidents
 
 ANY_TAG = rf"^{WORKFLOW.replace('.', '[.]')}@refs/tags/v[0-9.]+$"
 
@@ -57,6 +62,15 @@ def test_release_without_its_checksums_file_is_held_until_accepted(rig):
     assert "now verified" in accepted.stdout
     r.server.service.refresh()
     assert r.decide("rfc8785", "0.1.2")["decision"] == "allow"
+    # Accepted: the incident is resolved, so an allowed fetch now alerts nobody, and the
+    # exposure report gives no rotation steps for a version answered allow.
+    with Session(r.server.engine) as session:
+        assert [i.kind for i in list_incidents(session)] == []
+    wait_for(lambda: len(query_audit(r.server.engine, tool="rfc8785")) >= 3)
+    assert enqueue_new_exposure(r.server.engine) == 0
+    exposure = toolgate(r, "exposure", "rfc8785", "0.1.2")
+    assert exposure.exit_code == 0, exposure.output
+    assert "now answered allow" in exposure.stdout and "Rotate" not in exposure.stdout
     # Accepted once: the next release is compared with the accepted (weaker) baseline.
     r.github.add_release(REPO, "v0.1.3", files("0.1.3"))
     assert r.poll()["rfc8785"].verified == ["v0.1.3"]

@@ -92,9 +92,20 @@ class AlertSender:
             self._own = (revisions, build_snapshot(self.engine, self.config, weigher))
         return self._own[1]
 
-    def plan(self, alert: AlertRow) -> tuple[str, list[Target]]:
+    def _planner(self) -> Callable[[AlertRow], tuple[str, list[Target]]]:
+        """`plan` against one snapshot, taken when the first alert needs it."""
+        taken: list[Snapshot] = []
+
+        def plan(alert: AlertRow) -> tuple[str, list[Target]]:
+            if not taken:
+                taken.append(self._snapshot_source())
+            return self.plan(alert, taken[0])
+
+        return plan
+
+    def plan(self, alert: AlertRow, snapshot: Snapshot) -> tuple[str, list[Target]]:
         """What runners are told about the alert's subject now, and who hears of it."""
-        claim = check_claim(self._snapshot_source(), alert)
+        claim = check_claim(snapshot, alert)
         # Only warnings wait for a digest window: a notice (about toolgate itself) goes as
         # denials do, and a claim that no longer holds at once (its re-check drops it or sends
         # a note).
@@ -117,7 +128,7 @@ class AlertSender:
             enqueue_new_exposure(self.engine)
             interval = self.config.alerts.exposure_check.total_seconds()
             self._next_exposure_check = time.monotonic() + interval
-        route_alerts(self.engine, self.plan, now)
+        route_alerts(self.engine, self._planner(), now)
         sent = 0
         lease = self.config.alerts.lease
         while not self._stopping.is_set():
