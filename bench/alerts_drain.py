@@ -36,9 +36,9 @@ from verifier.alerts.sender import AlertSender
 from verifier.config import load_config
 from verifier.incidents import IncidentKind, Severity, record_incident
 from verifier.inventory import sync_tools
+from verifier.snapshot import build_snapshot
 from verifier.store.engine import create_store_engine
 from verifier.store.migrate import upgrade
-from verifier.snapshot import build_snapshot
 from verifier.store.models import AlertRow
 
 CONFIG = """\
