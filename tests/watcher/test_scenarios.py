@@ -224,6 +224,9 @@ def test_a_runner_that_fetched_the_genuine_build_is_not_told_to_rotate(signed):
     (fetch,) = report["runners"]  # runner B was denied: not exposed
     assert (fetch["runner"], fetch["genuine"], fetch["sha256"]) == ("runner-a", True, WHEEL_SHA256)
     assert "Rotate" not in " ".join(report["advice"])
+    document = CliRunner().invoke(app, ["report", "exposure", "--format", "json", *config])
+    assert document.exit_code == 0, document.output
+    assert json.loads(document.stdout)["exposures"] == []  # the genuine build is no exposure
 
     with Session(server.engine) as session:
         alert = session.scalars(select(AlertRow).where(AlertRow.kind == "digest-changed")).one()
