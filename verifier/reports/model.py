@@ -8,14 +8,15 @@ and the dashboard read only these. Times are timezone-aware UTC; sequences are i
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from verifier.exposure import ExposedRunner
 from verifier.policy import Override, Reason
 
 AdvisoryState = Literal["deny", "warn", "waived"]
+R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,22 +46,18 @@ class SignatureEvidence:
     integrated_time: str | None
 
 
+def _by_asset(record: type[R], entries: Mapping[str, Mapping[str, Any]] | None) -> tuple[R, ...]:
+    """Stored evidence entries (asset name -> fields) as `record`s, by asset name."""
+    names = [f.name for f in fields(record) if f.name != "asset"]  # type: ignore[arg-type]
+    return tuple(
+        record(asset=name, **{key: entry.get(key) for key in names})
+        for name, entry in sorted((entries or {}).items())
+    )
+
+
 def signature_evidence(evidence: Mapping[str, Any]) -> tuple[SignatureEvidence, ...]:
     """The signatures of a release's stored evidence (`evidence_json`), by asset name."""
-    return tuple(
-        SignatureEvidence(
-            asset=name,
-            signer=sig.get("signer"),
-            issuer=sig.get("issuer"),
-            repository=sig.get("repository"),
-            workflow=sig.get("workflow"),
-            ref=sig.get("ref"),
-            source_commit=sig.get("source_commit"),
-            rekor_log_index=sig.get("rekor_log_index"),
-            integrated_time=sig.get("integrated_time"),
-        )
-        for name, sig in sorted((evidence.get("signatures") or {}).items())
-    )
+    return _by_asset(SignatureEvidence, evidence.get("signatures"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,18 +76,7 @@ class AttestationRecord:
 
 def attestation_evidence(evidence: Mapping[str, Any]) -> tuple[AttestationRecord, ...]:
     """The verified attestations of a release's stored evidence (`evidence_json`), by asset."""
-    return tuple(
-        AttestationRecord(
-            asset=name,
-            predicate_type=att.get("predicate_type"),
-            signer=att.get("signer"),
-            issuer=att.get("issuer"),
-            source_commit=att.get("source_commit"),
-            rekor_log_index=att.get("rekor_log_index"),
-            integrated_time=att.get("integrated_time"),
-        )
-        for name, att in sorted((evidence.get("attestations") or {}).items())
-    )
+    return _by_asset(AttestationRecord, evidence.get("attestations"))
 
 
 @dataclass(frozen=True, slots=True)
