@@ -289,7 +289,19 @@ def judge_exposure(snapshot: Snapshot, exposure: Exposure, outcome: str) -> Expo
     """`exposure` judged against `snapshot`: each fetch's build, and whether what it names is
     answered allow now (`outcome`)."""
 
-    def judge(version: str, sha256: str | None) -> str:
-        return snapshot.answer(Query(exposure.tool, version, sha256)).decision.outcome
+    return exposure.judged(_judge(snapshot, exposure.tool), outcome == "allow")
 
-    return exposure.judged(judge, outcome == "allow")
+
+def _judge(snapshot: Snapshot, tool: str) -> Judge:
+    return lambda version, sha256: snapshot.answer(Query(tool, version, sha256)).decision.outcome
+
+
+def judge_named(
+    snapshot: Snapshot, exposure: Exposure, version: str | None, sha256: str | None
+) -> Exposure:
+    """`exposure` of what an incident names (`version`, or every version when None) judged
+    against `snapshot`; a tool not in it is judged as denied."""
+    if version is None or exposure.tool not in snapshot.tools:
+        return exposure.judged(_judge(snapshot, exposure.tool), False)
+    outcome = snapshot.answer(Query(exposure.tool, version, sha256)).decision.outcome
+    return judge_exposure(snapshot, exposure, outcome)

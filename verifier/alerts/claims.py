@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from verifier.exposure import Exposure, judge_exposure
+from verifier.exposure import Exposure, judge_named
 from verifier.policy import Query
 from verifier.store.models import AlertRow
 
@@ -43,15 +43,15 @@ def check_claim(snapshot: Snapshot, alert: AlertRow, *, resolved: bool = False) 
     if alert.tool == "*":
         why = "the incident is resolved" if resolved else None
         return Claim(NOTICE, not resolved, why, exposure)
+    sha256 = orjson.loads(alert.detail_json).get("sha256")
+    exposure = judge_named(snapshot, exposure, alert.version, sha256)
     if alert.version is None:  # the whole tool, or a digest or commit under any version
         tool = snapshot.tools.get(alert.tool)
         mode = tool.mode if tool is not None else snapshot.unknown
         action = "warn" if mode == "warn" else "deny"
         why = "the incident is resolved" if resolved else None
         return Claim(action, not resolved, why, exposure)
-    sha256 = orjson.loads(alert.detail_json).get("sha256")
     decision = snapshot.answer(Query(alert.tool, alert.version, sha256)).decision
-    exposure = judge_exposure(snapshot, exposure, decision.outcome)
     if decision.outcome == "allow":
         codes = ", ".join(r.code for r in decision.reasons) or "verified"
         why = f"{alert.tool} {alert.version} is now answered allow ({codes})"

@@ -123,7 +123,7 @@ def page_router(dashboard: Dashboard) -> APIRouter:
         context = dashboard.context(
             session,
             "exposure",
-            lines=incident_exposures(engine),
+            lines=incident_exposures(engine, dashboard.snapshot()),
             asked=asked,
             found=found,
             error=error,
