@@ -391,8 +391,11 @@ class Watcher:
         """Whether an upstream item of an unchanged (cached) listing has no release recorded for
         this tool: a tool just added on a repository already watched for another tool."""
         with Session(self.engine) as session:
-            rows = self._release_rows(session, tool.name)
-        return any(canonical_version(version_of(item)) not in rows for item in items)
+            versions = session.scalars(
+                select(ReleaseRow.version).where(ReleaseRow.tool == tool.name)
+            )
+            known = {canonical_version(version) for version in versions}
+        return any(canonical_version(version_of(item)) not in known for item in items)
 
     def _due(
         self, tool: ToolConfig, items: Iterable[T], version_of: Callable[[T], str]
