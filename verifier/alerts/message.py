@@ -183,6 +183,8 @@ def build_email(
         message["X-Toolgate-Tool"] = views[0].tool
         if views[0].version:
             message["X-Toolgate-Version"] = views[0].version
+        if sha256 := views[0].detail.get("sha256"):  # the claim is about these bytes only
+            message["X-Toolgate-Sha256"] = sha256
     for template, subtype in (("alert_mail.txt.j2", "plain"), ("alert_mail.html.j2", "html")):
         body = _TEMPLATES.get_template(template).render(context)
         message.attach(MIMEText(body, subtype, "utf-8"))

@@ -29,6 +29,8 @@ class ClaimAudit:
         version = message["X-Toolgate-Version"]
         if action is None or tool is None or version is None or action == "notice":
             return  # a digest, a notice, or a claim about a tool without a version
+        if message["X-Toolgate-Sha256"] is not None:
+            return  # a claim about some bytes: the read API answers for versions only
         verdict = self.client.verdict(str(tool), str(version))
         answered = verdict["decision"] if verdict is not None else "deny"  # unknown: not allowed
         holds = answered == "allow" if action == "resolved" else answered == action
