@@ -71,3 +71,11 @@ def test_token_create_writes_a_file_only_its_owner_can_read(write_config, tmp_pa
         app, [*create[:3], "runner-eu-2", *create[4:], "-o", str(path), *config]
     )
     assert again.exit_code == 2 and "exists" in again.stderr
+
+
+def test_explain_names_what_it_cannot_explain(write_config, tmp_path):
+    config = ["-c", str(write_config().source_path)]
+    unknown = CliRunner().invoke(app, ["explain", "trivy", "9.9.9", *config])
+    assert unknown.exit_code == 2 and "no release 9.9.9 of trivy is recorded" in unknown.stderr
+    one_word = CliRunner().invoke(app, ["explain", str(tmp_path / "trivy")])
+    assert one_word.exit_code == 2 and "give TOOL VERSION" in one_word.stderr

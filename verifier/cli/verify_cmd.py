@@ -106,7 +106,8 @@ def explain(
     try:
         raw = bundle.read_bytes()
     except OSError as exc:
-        raise fail(f"cannot read bundle {bundle}: {exc.strerror}") from exc
+        hint = " (to explain a release, give TOOL VERSION)" if not bundle.exists() else ""
+        raise fail(f"cannot read bundle {bundle}: {exc.strerror}{hint}") from exc
     loaded = load_bundle(raw)
     if isinstance(loaded, Failure):
         raise fail(f"{bundle}: {loaded.describe()}")
