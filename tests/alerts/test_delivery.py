@@ -231,7 +231,7 @@ def test_a_crashed_senders_lease_runs_out_and_another_sends(
     config, server, sender = setup()
     block(engine)
     now = datetime.now(UTC)
-    route_alerts(engine, sender.plan, now)
+    route_alerts(engine, sender.planner(), now)
     crashed = claim(engine, "crashed-host:1:1", now, config.alerts.lease, 100)
     assert {c.delivery.channel for c in crashed} == {"email", "webhook"}
     assert sender.run_once(now) == 0  # still leased to the sender that died
@@ -245,7 +245,7 @@ def test_concurrent_claims_never_share_a_delivery(engine: Engine, setup):
     for index in range(30):
         block(engine, f"0.{index}.0")
     now = datetime.now(UTC)
-    route_alerts(engine, sender.plan, now)
+    route_alerts(engine, sender.planner(), now)
     results: dict[int, list[int]] = {}
 
     def grab(worker: int) -> None:

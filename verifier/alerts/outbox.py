@@ -309,10 +309,11 @@ def sent_history(
 
 
 def settle_claims(
-    engine: Engine, token: str, actions: dict[int, str], dropped: dict[int, str], now: datetime
+    engine: Engine, token: str, actions: dict[int, str], dropped: dict[int, str]
 ) -> None:
-    """Record what leased deliveries will say (their re-checked action) and drop those whose
-    claim no longer holds and that nobody heard (status `dropped`, with why)."""
+    """Record what leased deliveries will say when it changed since routing (`actions`: their
+    re-checked action) and drop those whose claim no longer holds and that nobody heard
+    (status `dropped`, with why)."""
     columns = _DELIVERY.c
     mine = columns.lease_owner == token
     by_action: dict[str, list[int]] = {}
@@ -321,9 +322,7 @@ def settle_claims(
     with engine.begin() as connection:
         for action, ids in by_action.items():
             connection.execute(
-                update(_DELIVERY)
-                .where(columns.id.in_(ids), mine, columns.action != action)
-                .values(action=action)
+                update(_DELIVERY).where(columns.id.in_(ids), mine).values(action=action)
             )
         for delivery_id, why in dropped.items():
             connection.execute(

@@ -92,8 +92,8 @@ class AlertSender:
             self._own = (revisions, build_snapshot(self.engine, self.config, weigher))
         return self._own[1]
 
-    def _planner(self) -> Callable[[AlertRow], tuple[str, list[Target]]]:
-        """`plan` against one snapshot, taken when the first alert needs it."""
+    def planner(self) -> Callable[[AlertRow], tuple[str, list[Target]]]:
+        """`plan` for `route_alerts`, against one snapshot taken when the first alert needs it."""
         taken: list[Snapshot] = []
 
         def plan(alert: AlertRow) -> tuple[str, list[Target]]:
@@ -128,7 +128,7 @@ class AlertSender:
             enqueue_new_exposure(self.engine)
             interval = self.config.alerts.exposure_check.total_seconds()
             self._next_exposure_check = time.monotonic() + interval
-        route_alerts(self.engine, self._planner(), now)
+        route_alerts(self.engine, self.planner(), now)
         sent = 0
         lease = self.config.alerts.lease
         while not self._stopping.is_set():
@@ -197,8 +197,13 @@ class AlertSender:
             else:
                 dropped[_id(item)] = claim.why_not or "its claim no longer holds"
                 log.info("alert delivery %d not sent: %s", _id(item), dropped[_id(item)])
-        actions = {delivery_id: view.action for delivery_id, view in views.items()}
-        settle_claims(self.engine, token, actions, dropped, datetime.now(UTC))
+        changed = {
+            _id(item): views[_id(item)].action
+            for item in claimed
+            if _id(item) in views and views[_id(item)].action != item.delivery.action
+        }
+        if changed or dropped:
+            settle_claims(self.engine, token, changed, dropped)
         self.dropped += len(dropped)
         return views
 
