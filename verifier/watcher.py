@@ -17,7 +17,8 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from functools import partial
+from typing import Any, Generic, TypeVar
 
 import httpx
 import orjson
@@ -221,10 +222,8 @@ class Watcher:
         else:
             assert repo is not None
             listing = self.github.releases(repo, self._cached(self.github.releases_url(repo)))
-        report.unchanged = not (listing.changed or self._unrecorded(tool, listing.items, _tag))
-        if not report.unchanged:
-            self._record_releases(tool, listing, report)
-        for row_version, release in self._due(tool, listing.items, _tag):
+        record = partial(self._record_releases, tool, listing, report)
+        for row_version, release in self._recorded_due(tool, listing, report, record, _tag):
             verdict = self.verifier.verify_release(tool, repo, release)
             self._record_verdict(tool, row_version, verdict, report)
 
@@ -296,10 +295,8 @@ class Watcher:
         repo = github_repo(tool)
         assert repo is not None
         listing = self.github.tags(repo, self._cached(self.github.tags_url(repo)))
-        report.unchanged = not (listing.changed or self._unrecorded(tool, listing.items, _name))
-        if not report.unchanged:
-            self._record_tags(tool, repo, listing, report)
-        for row_version, tag in self._due(tool, listing.items, _name):
+        record = partial(self._record_tags, tool, repo, listing, report)
+        for row_version, tag in self._recorded_due(tool, listing, report, record, _name):
             verdict = Verdict(commit=tag.commit)
             verdict.evidence.update(tag=tag.name, commit=tag.commit, tag_type=tag.object_type)
             self.verifier.check_commit(tool, repo, tag.commit, f"commit of tag {tag.name}", verdict)
@@ -385,36 +382,43 @@ class Watcher:
 
     # ---- shared steps ---------------------------------------------------------------------
 
-    def _unrecorded(
-        self, tool: ToolConfig, items: Iterable[T], version_of: Callable[[T], str]
-    ) -> bool:
-        """Whether an upstream item of an unchanged (cached) listing has no release recorded for
-        this tool: a tool just added on a repository already watched for another tool."""
-        with Session(self.engine) as session:
-            versions = session.scalars(
-                select(ReleaseRow.version).where(ReleaseRow.tool == tool.name)
-            )
-            known = {canonical_version(version) for version in versions}
-        return any(canonical_version(version_of(item)) not in known for item in items)
-
-    def _due(
-        self, tool: ToolConfig, items: Iterable[T], version_of: Callable[[T], str]
+    def _recorded_due(
+        self,
+        tool: ToolConfig,
+        listing: Listing[T],
+        report: ToolReport,
+        record: Callable[[], None],
+        version_of: Callable[[T], str],
     ) -> list[tuple[str, T]]:
+        """Record the listing when it changed, or when it is unchanged (cached) but this tool has
+        not recorded all of it (a tool just added on a repository another tool watches); then
+        the items due for verification."""
+        due = None if listing.changed else self._due(tool, listing.items, version_of)
+        report.unchanged = due is not None and not due.unrecorded
+        if not report.unchanged:
+            record()
+            due = self._due(tool, listing.items, version_of)
+        assert due is not None
+        return due.items
+
+    def _due(self, tool: ToolConfig, items: Iterable[T], version_of: Callable[[T], str]) -> _Due[T]:
         """Upstream items whose release is pending, or rejected for a transient cause, and whose
         version is approved (unapproved versions are recorded but not downloaded)."""
         approved = ApprovedVersions(tool.versions)
         with Session(self.engine) as session:
             rows = self._release_rows(session, tool.name)
         due: list[tuple[str, T]] = []
+        unrecorded = False
         for item in items:
             row = rows.get(canonical_version(version_of(item)))
+            unrecorded = unrecorded or row is None
             if row is None or version_of(item) not in approved:
                 continue
             retry = row.status == "rejected" and orjson.loads(row.evidence_json).get("retry")
             if row.status == "pending" or retry:
                 due.append((row.version, item))
         due.sort(key=lambda pair: _order(pair[0]))
-        return due
+        return _Due(due, unrecorded)
 
     def _record_verdict(
         self, tool: ToolConfig, version: str, verdict: Verdict, report: ToolReport
@@ -628,6 +632,14 @@ def accept_evidence(engine: Engine, tool: str, version: str, actor: str, reason:
         bump_revision(session)
         session.commit()
         return row.status
+
+
+@dataclass(frozen=True, slots=True)
+class _Due(Generic[T]):
+    """What `_due` found: the items to verify, and whether an item has no release recorded."""
+
+    items: list[tuple[str, T]]
+    unrecorded: bool
 
 
 def _tag(release: UpstreamRelease) -> str:
