@@ -32,8 +32,11 @@ class ClaimAudit:
         if message["X-Toolgate-Sha256"] is not None:
             return  # a claim about some bytes: the read API answers for versions only
         verdict = self.client.verdict(str(tool), str(version))
-        answered = verdict["decision"] if verdict is not None else "deny"  # unknown: not allowed
-        holds = answered == "allow" if action == "resolved" else answered == action
+        if verdict is None:  # a version toolgate never saw: never allowed, deny or warn by mode
+            answered, holds = "not allowed (unknown version)", action in ("deny", "warn")
+        else:
+            answered = verdict["decision"]
+            holds = answered == "allow" if action == "resolved" else answered == action
         with self._lock:
             self.checked += 1
             if not holds:
