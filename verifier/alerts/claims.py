@@ -40,21 +40,21 @@ class Claim:
 def check_claim(snapshot: Snapshot, alert: AlertRow, *, resolved: bool = False) -> Claim:
     """The alert's claim against `snapshot`; `resolved`: its incident is resolved."""
     exposure = Exposure.from_dict(orjson.loads(alert.exposure_json))
+
+    def unless_resolved(action: str, judged: Exposure) -> Claim:
+        return Claim(action, not resolved, "the incident is resolved" if resolved else None, judged)
+
     if alert.tool == "*":
-        why = "the incident is resolved" if resolved else None
-        return Claim(NOTICE, not resolved, why, exposure)
+        return unless_resolved(NOTICE, exposure)
     sha256 = orjson.loads(alert.detail_json).get("sha256")
     exposure = judge_named(snapshot, exposure, alert.version, sha256)
     if alert.version is None:  # the whole tool, or a digest or commit under any version
         tool = snapshot.tools.get(alert.tool)
         mode = tool.mode if tool is not None else snapshot.unknown
-        action = "warn" if mode == "warn" else "deny"
-        why = "the incident is resolved" if resolved else None
-        return Claim(action, not resolved, why, exposure)
+        return unless_resolved("warn" if mode == "warn" else "deny", exposure)
     decision = snapshot.answer(Query(alert.tool, alert.version, sha256)).decision
     if decision.outcome == "allow":
         codes = ", ".join(r.code for r in decision.reasons) or "verified"
         why = f"{alert.tool} {alert.version} is now answered allow ({codes})"
         return Claim("allow", False, why, exposure)
-    why = "the incident is resolved" if resolved else None
-    return Claim(decision.outcome, not resolved, why, exposure)
+    return unless_resolved(decision.outcome, exposure)
