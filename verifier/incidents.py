@@ -110,6 +110,7 @@ def record_incident(
                 or_(columns.fingerprint != fingerprint, columns.resolved_at.is_not(None)),
             )
             .values(
+                kind=kind,
                 severity=severity,
                 summary=summary,
                 detail_json=detail_json,

@@ -12,6 +12,7 @@ import contextlib
 import functools
 import gc
 import logging
+import threading
 from datetime import UTC, datetime
 
 import httpx
@@ -66,9 +67,10 @@ class Service:
             writer=WriterProcess(config.store_url),  # the inserts never hold this process's GIL
         )
         self.metrics = DecisionMetrics()
-        self.alerts = AlertSender(config, engine)
+        self.alerts = AlertSender(config, engine, self.current_snapshot)
         self.leaser = Leaser(engine, config.server.lease)  # this replica's background work
         self._snapshot: Snapshot | None = None
+        self._refresh_lock = threading.Lock()
         self._weigher: tuple[int, AdvisoryWeigher] | None = None
         self.supervisor = Supervisor()
         self.stale_feeds: list[str] = []
@@ -92,6 +94,12 @@ class Service:
         if snapshot.expired(now):
             snapshot = self._snapshot = snapshot.advance(now)
         return snapshot
+
+    def current_snapshot(self) -> Snapshot:
+        """The snapshot of the store as it is now (rebuilt first if its revision moved): what
+        alerts are re-checked against just before they are sent."""
+        self.refresh()
+        return self.snapshot_at(datetime.now(UTC))
 
     def staleness(self, now: datetime) -> float | None:
         """Seconds since the store was last read successfully."""
@@ -121,7 +129,12 @@ class Service:
         self.last_refresh_ok_at = datetime.now(UTC)
 
     def refresh(self) -> bool:
-        """Rebuild the snapshot if the store revision moved; True when it was swapped."""
+        """Rebuild the snapshot if the store revision moved; True when it was swapped (one
+        rebuild at a time: the refresher and the alert sender both ask)."""
+        with self._refresh_lock:
+            return self._refresh()
+
+    def _refresh(self) -> bool:
         try:
             with self.engine.connect() as connection:
                 revision = read_revision(connection)
@@ -276,7 +289,7 @@ class Service:
         report = await asyncio.to_thread(sync_tools, self.engine, config)
         await self.stop()
         self.config = config
-        self.alerts = AlertSender(config, self.engine)
+        self.alerts = AlertSender(config, self.engine, self.current_snapshot)
         self._weigher = None
         await self.start_background()
         return report

@@ -126,6 +126,14 @@ def test_an_osv_feed_makes_the_api_deny_an_affected_version(live_server, feed_se
     with Session(server.engine) as session:
         incidents = [i for i in list_incidents(session) if i.kind == "advisory"]
     assert [(i.tool, i.version, i.severity) for i in incidents] == [("trivy", "0.69.4", "critical")]
+    # `toolgate tools` gives the reasons the API gives, advisories included
+    listed = CliRunner().invoke(
+        app, ["tools", "--json", "--config", str(server.config.source_path)]
+    )
+    assert listed.exit_code == 0, listed.output
+    (trivy,) = [t for t in json.loads(listed.stdout)["tools"] if t["name"] == "trivy"]
+    (row,) = [v for v in trivy["versions"] if v["version"] == "0.69.4"]
+    assert (row["decision"], [r["code"] for r in row["reasons"]]) == ("deny", codes(denied))
 
 
 def test_withdrawal_and_waivers_retract_the_denial(

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.specifiers import InvalidSpecifier
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from advisories import Match, VersionError, find_advisories, import_paths, load_index
@@ -31,6 +31,7 @@ from verifier.cli.common import (
 from verifier.errors import NotFoundError
 from verifier.inventory import add_override, sync_tools
 from verifier.leases import Leaser
+from verifier.versioning import ApprovedVersions, is_specifier, parse_version
 
 advisories_app = typer.Typer(
     help="Import, sync, match and waive advisories (OSV, GitHub, RSS/Atom, KEV).",
@@ -88,7 +89,9 @@ def import_(
 
 @advisories_app.command("sync")
 def sync(
-    feed: Annotated[list[str] | None, typer.Option(help="Only this [[feed]] (repeatable).")] = None,
+    feed: Annotated[
+        list[str] | None, typer.Option(help="Only this \\[\\[feed]] (repeatable).")
+    ] = None,
     config_path: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Sync the configured feeds now; exit 1 if any feed failed."""
@@ -125,7 +128,7 @@ def sync(
         )
         console.print(f"{outcome.feed}: {state}", highlight=False)
     if not outcomes:
-        err_console.print("no [[feed]] configured")
+        err_console.print("no [[feed]] configured", markup=False)
     if any(outcome.error for outcome in outcomes):
         raise typer.Exit(int(ExitCode.DENIED))
 
@@ -246,18 +249,20 @@ def waive(
     reason: Annotated[str, typer.Option(help="Why it does not apply; shown in decisions.")],
     expires: Annotated[str, typer.Option(help='Required: lapse after a duration, e.g. "30d".')],
     versions: Annotated[
-        str | None, typer.Option(help='Only these versions, a specifier such as ">=0.69.5".')
+        str | None,
+        typer.Option(
+            help='Only these versions: an exact version ("0.2.5") or a specifier (">=0.69.5").'
+        ),
     ] = None,
     config_path: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Waive an advisory for a tool (its whole alias group), until it expires; audited."""
     if not reason.strip():
         raise fail("--reason is required")
-    if versions is not None:
-        try:
-            SpecifierSet(versions)
-        except InvalidSpecifier:
-            raise fail(f'--versions "{versions}" is not a version specifier') from None
+    if versions is not None and not _versions_entry(versions):
+        raise fail(
+            f'--versions "{versions}" is neither a version ("0.2.5") nor a specifier (">=0.69.5")'
+        )
     expires_in = duration_option(expires, "--expires")
     config = load(config_path)
     engine = open_store(config)
@@ -277,3 +282,12 @@ def waive(
         raise fail(str(exc)) from None
     refresh_incidents(engine, config)
     console.print(f"waiver #{waiver_id} recorded; revoke it with `toolgate revoke {waiver_id}`")
+
+
+def _versions_entry(entry: str) -> bool:
+    """Whether `entry` is what a waiver's `versions` takes: an exact version or a specifier."""
+    try:
+        ApprovedVersions([entry])
+    except InvalidSpecifier:
+        return False
+    return is_specifier(entry) or parse_version(entry) is not None

@@ -6,6 +6,7 @@ from enum import IntEnum
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 
 class ExitCode(IntEnum):
@@ -29,5 +30,5 @@ err_console = Console(stderr=True, soft_wrap=True)
 
 def fail(message: str, code: ExitCode = ExitCode.ERROR) -> typer.Exit:
     """Print an error on stderr and return the Exit to raise."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     return typer.Exit(int(code))
