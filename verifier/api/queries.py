@@ -21,6 +21,7 @@ AssetName = Annotated[
     str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^/\\\x00-\x1f\x7f]+$")
 ]
 MAX_BATCH = 1000
+MAX_BODY_BYTES = 1024 * 1024  # any request body (a full batch of long queries is about 400 KB)
 
 
 class DecisionQuery(BaseModel):
