@@ -74,8 +74,10 @@ def _json_only(request: Request) -> None:
     """415 if the body is declared as anything but JSON (`application/json`, `application/*+json`;
     no Content-Type at all is read as JSON, as scripts often send it)."""
     media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-    if media and media != "application/json" and not (
-        media.startswith("application/") and media.endswith("+json")
+    if (
+        media
+        and media != "application/json"
+        and not (media.startswith("application/") and media.endswith("+json"))
     ):
         raise HTTPException(415, "send the body as JSON, with Content-Type: application/json")
 
