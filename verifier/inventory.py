@@ -104,7 +104,7 @@ def add_override(
             reason=reason.strip(),
             actor=actor,
             created_at=now,
-            expires_at=now + expires_in if expires_in else None,
+            expires_at=None if expires_in is None else now + expires_in,
         )
         session.add(row)
         session.flush()

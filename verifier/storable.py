@@ -9,7 +9,9 @@ MAX_ID = 2**31 - 1
 TOKEN_NAME = re.compile(r"^[A-Za-z0-9._@-]{1,200}$")
 # Control characters other than tab and line breaks: never meant in a reason or a name.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-CONTROL_FREE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"  # the same rule for OpenAPI and pydantic
+# A reason as a pattern (for OpenAPI and pydantic alike): no control character, not only spaces.
+_C = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
+REASON = rf"^[^{_C}]*[^\s{_C}][^{_C}]*$"
 
 
 def check_text(value: str, what: str) -> str:

@@ -12,6 +12,7 @@ from fastapi.security import HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from verifier import __version__
 from verifier.api.auth import AuthError, authenticate
@@ -42,7 +43,7 @@ from verifier.inventory import add_override, list_overrides, revoke_override
 from verifier.inventory_view import tool_view
 from verifier.metrics import render_metrics
 from verifier.service import Service
-from verifier.storable import CONTROL_FREE, MAX_ID, TOKEN_NAME
+from verifier.storable import MAX_ID, REASON, TOKEN_NAME
 from verifier.tokens import Scope, TokenInfo, create_token, list_tokens, revoke_token
 from verifier.web import install_dashboard
 
@@ -55,7 +56,17 @@ _ERROR_NAMES = {
     413: "too-large",
     415: "unsupported-media-type",
 }
-Reason = Annotated[str, Field(min_length=1, max_length=2000, pattern=CONTROL_FREE)]
+# Durations over the API: up to four terms of up to three digits ("7d", "1h30m"): at most 76 years,
+# so the document's pattern alone says which values are accepted.
+ApiDuration = Annotated[
+    str,
+    Field(
+        max_length=32,
+        pattern=r"^([0-9]{1,3}(ms|[smhdw])){1,4}$",
+        description='a duration such as "7d", "24h" or "1h30m"',
+    ),
+]
+Reason = Annotated[str, Field(min_length=1, max_length=2000, pattern=REASON)]
 TokenName = Annotated[str, Field(min_length=1, max_length=200, pattern=TOKEN_NAME.pattern)]
 _bearer = HTTPBearer(auto_error=False, description="An API token: `Bearer tg_...`")
 
@@ -70,6 +81,16 @@ def _error(status: int, detail: Any, headers: dict[str, str] | None = None) -> J
 _JSON_OBJECT = {"content": {"application/json": {"schema": {"type": "object"}}}}
 
 
+def allowed_methods(app: FastAPI, scope: dict[str, Any]) -> set[str]:
+    """The methods some route serves at the request's path."""
+    methods: set[str] = set()
+    for route in app.router.routes:
+        match, _ = route.matches(scope)
+        if match != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return methods
+
+
 def _json_only(request: Request) -> None:
     """415 if the body is declared as anything but JSON (`application/json`, `application/*+json`;
     no Content-Type at all is read as JSON, as scripts often send it)."""
@@ -82,18 +103,32 @@ def _json_only(request: Request) -> None:
         raise HTTPException(415, "send the body as JSON, with Content-Type: application/json")
 
 
-class OverrideRequest(BaseModel):
-    """An approval or block made over the API (admin scope)."""
-
+class _OverrideFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["approve", "block"]
     tool: ToolName
-    version: Version | None = None
-    sha256: Sha256 | None = None
     commit: Annotated[str, Field(pattern=r"^[0-9a-fA-F]{40}$")] | None = None
     reason: Reason
-    expires: str | None = Field(default=None, description='a duration such as "7d"')
+    expires: ApiDuration | None = None
+
+
+class ApproveRequest(_OverrideFields):
+    """An approval of one build (admin scope): the version and the digest you verified."""
+
+    kind: Literal["approve"]
+    version: Version
+    sha256: Sha256
+
+
+class BlockRequest(_OverrideFields):
+    """A block (admin scope): of a version, a digest, a commit or the whole tool."""
+
+    kind: Literal["block"]
+    version: Version | None = None
+    sha256: Sha256 | None = None
+
+
+OverrideRequest = Annotated[ApproveRequest | BlockRequest, Field(discriminator="kind")]
 
 
 class TokenRequest(BaseModel):
@@ -132,8 +167,11 @@ def create_app(service: Service) -> FastDecisionRoute:
         return _error(422, errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _error(exc.status_code, exc.detail, exc.headers)  # e.g. 405's Allow
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = exc.headers
+        if exc.status_code == 405:  # every method of the path, not only the first route's
+            headers = {"Allow": ", ".join(sorted(allowed_methods(app, request.scope)))}
+        return _error(exc.status_code, exc.detail, headers)
 
     def require(scope: Scope) -> Callable[..., TokenInfo]:
         def dependency(
@@ -237,13 +275,11 @@ def create_app(service: Service) -> FastDecisionRoute:
         status_code=201,
         summary="Approve or block (admin)",
         dependencies=[Depends(_json_only)],
-        responses=errors(*AUTH, 404, 413, 415, 422),
+        responses=errors(*AUTH, 400, 404, 413, 415, 422),
     )
     def create_override(
         body: OverrideRequest, token: Annotated[TokenInfo, Depends(require(Scope.ADMIN))]
     ) -> dict[str, int]:
-        if body.kind == "approve" and not (body.version and body.sha256):
-            raise HTTPException(422, "an approval needs version and sha256")
         try:
             expires = parse_duration(body.expires) if body.expires else None
             override_id = add_override(
@@ -273,7 +309,7 @@ def create_app(service: Service) -> FastDecisionRoute:
     def delete_override(
         override_id: Annotated[int, Path(ge=1, le=MAX_ID)],
         token: Annotated[TokenInfo, Depends(require(Scope.ADMIN))],
-        reason: Annotated[str, Query(min_length=1, max_length=2000, pattern=CONTROL_FREE)] = (
+        reason: Annotated[str, Query(min_length=1, max_length=2000, pattern=REASON)] = (
             "revoked over the API"
         ),
     ) -> Response:
@@ -296,7 +332,7 @@ def create_app(service: Service) -> FastDecisionRoute:
         status_code=201,
         summary="Create a token, shown once (admin)",
         dependencies=[Depends(_json_only)],
-        responses=errors(*AUTH, 409, 413, 415, 422),
+        responses=errors(*AUTH, 400, 409, 413, 415, 422),
     )
     def new_token(
         body: TokenRequest, token: Annotated[TokenInfo, Depends(require(Scope.ADMIN))]
@@ -331,9 +367,7 @@ def create_app(service: Service) -> FastDecisionRoute:
     def audit(
         _token: Annotated[TokenInfo, Depends(require(Scope.READ))],
         tool: ToolName | None = None,
-        since: Annotated[
-            str | None, Query(max_length=32, description='a duration such as "24h"')
-        ] = None,
+        since: Annotated[ApiDuration | None, Query()] = None,
         would_deny: bool = False,
         limit: Annotated[int, Field(ge=1, le=10_000)] = 1000,
     ) -> dict[str, Any]:

@@ -30,6 +30,7 @@ class ErrorBody(BaseModel):
 
 
 _WHY = {
+    400: "The body is not text FastAPI can read as JSON (e.g. not UTF-8)",
     401: "No token, or not one toolgate knows (`WWW-Authenticate: Bearer`)",
     403: "The token lacks the scope this route needs",
     404: "The tool, override or token named does not exist",
