@@ -37,7 +37,7 @@ state_dir = "state"
 listen = "127.0.0.1:{port}"
 snapshot_interval = "1s"
 fast_path = {fast_path}
-
+{server_extra}
 [store]
 url = "{store_url}"
 
@@ -153,6 +153,7 @@ def write_config(tmp_path: Path) -> Callable[..., Config]:
         mode: str = "enforce",
         cooldown: str = "0s",
         fast_path: bool = True,
+        extra_server: str = "",
         github: str = 'poll_interval = "0s"',
         advisories: bool = False,
     ) -> Config:
@@ -164,6 +165,7 @@ def write_config(tmp_path: Path) -> Callable[..., Config]:
             mode=mode,
             cooldown=cooldown,
             fast_path=str(fast_path).lower(),
+            server_extra=extra_server,
             trivy_extra='advisories = ["Go:github.com/aquasecurity/trivy"]\n' if advisories else "",
             github=github,
         )
@@ -188,6 +190,7 @@ class LiveServer:
                 port=config.server.port,
                 log_level="warning",
                 lifespan="on",
+                proxy_headers=False,  # as the daemon runs it: [server] trusted_proxies decides
             )
         )
         self._thread = threading.Thread(target=self._server.run, daemon=True)

@@ -26,6 +26,7 @@ from verifier.api.decision import (
     render_answer,
 )
 from verifier.api.openapi import AUTH, decision_parameters, errors, install_openapi
+from verifier.api.proxies import trust_proxies
 from verifier.api.queries import (
     MAX_BODY_BYTES,
     DecisionBatch,
@@ -156,6 +157,7 @@ def create_app(service: Service) -> FastDecisionRoute:
         max_body_size=MAX_BODY_BYTES,  # counted as the body streams in: memory stays bounded
     )
     install_openapi(app)
+    trust_proxies(app, service.config.server.trusted_proxies)
     app.add_middleware(RequestIdMiddleware)
 
     @app.exception_handler(RequestValidationError)

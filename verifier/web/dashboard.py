@@ -42,11 +42,6 @@ def tool_url(name: str) -> str:
     return "/ui/tools/" + quote(name, safe="/:@+")
 
 
-def client_address(request: Request) -> str:
-    """Who is asking, for the login limiter and logs (uvicorn applies trusted proxy headers)."""
-    return request.client.host if request.client else "unknown"
-
-
 def same_origin(request: Request) -> bool:
     """A POST whose Origin header is this site, or absent or opaque: with `Referrer-Policy:
     no-referrer` browsers send `Origin: null` for our own forms (the CSRF token decides then)."""
