@@ -33,7 +33,11 @@ def test_durations_past_the_limit_are_value_errors():
 
 
 TEXT = {"content-type": "text/plain"}
+JSON = {"content-type": "application/json"}
+FORM = {"content-type": "application/x-www-form-urlencoded"}
 TEXT = {"content-type": "text/plain"}
+JSON = {"content-type": "application/json"}
+FORM = {"content-type": "application/x-www-form-urlencoded"}
 BAD_REQUESTS: list[tuple[str, str, dict[str, object], int]] = [
     ("GET", "/v1/audit", {"params": {"since": "1000000d"}}, 422),
     ("GET", "/v1/audit", {"params": {"since": "99999999999d"}}, 422),
@@ -53,6 +57,8 @@ BAD_REQUESTS: list[tuple[str, str, dict[str, object], int]] = [
     ("POST", "/v1/decisions", {"content": b'{"queries": []}', "headers": TEXT}, 415),
     ("POST", "/v1/overrides", {"content": b"{}", "headers": TEXT}, 415),
     ("PUT", "/v1/tools", {}, 405),
+    ("POST", "/v1/decisions", {"content": b" " * (MAX_BODY_BYTES + 1), "headers": JSON}, 413),
+    ("POST", "/ui/login", {"content": b"token=" + b"a" * MAX_BODY_BYTES, "headers": FORM}, 413),
 ]
 
 

@@ -25,6 +25,7 @@ from verifier.api.decision import (
     record_answer,
     render_answer,
 )
+from verifier.api.limits import DeclaredSizeGate
 from verifier.api.openapi import AUTH, decision_parameters, errors, install_openapi
 from verifier.api.proxies import trust_proxies
 from verifier.api.queries import (
@@ -441,7 +442,8 @@ def create_app(service: Service) -> FastDecisionRoute:
         body = render_metrics(service.metrics, lambda: _gauges(service))
         return Response(body, media_type="text/plain; version=0.0.4")
 
-    return FastDecisionRoute(service, app) if service.config.server.fast_path else app  # type: ignore[return-value]
+    gated = DeclaredSizeGate(app)  # behind the fast route: GET /v1/decision never pays for it
+    return FastDecisionRoute(service, gated) if service.config.server.fast_path else gated  # type: ignore[return-value]
 
 
 def _gauges(service: Service) -> dict[str, tuple[str, float]]:

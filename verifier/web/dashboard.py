@@ -9,6 +9,7 @@ from urllib.parse import quote
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
 from verifier.service import Service
@@ -58,6 +59,8 @@ async def read_form(request: Request) -> dict[str, str]:
     """The submitted fields as text (file parts and oversized forms are refused)."""
     try:
         form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
+    except HTTPException:  # the body limit's 413
+        raise
     except Exception as exc:  # starlette raises its own and multipart's errors here
         raise Refused(400, f"the form could not be read: {exc}") from None
     fields = {}
