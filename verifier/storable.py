@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-MAX_ID = 2**31 - 1
+MAX_ID = 2**31 - 1  # store ids are 32-bit integers on PostgreSQL
+MAX_LIMIT = 100_000  # the most rows a listing asks for (a LIMIT past bigint is an error there)
 TOKEN_NAME = re.compile(r"^[A-Za-z0-9._@-]{1,200}$")
 # Control characters other than tab and line breaks: never meant in a reason or a name.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

@@ -171,6 +171,10 @@ def config(write_config: Callable[..., Config], store_url: str) -> Config:
         ["revoke", "9223372036854775808"],
         ["revoke", "2147483648"],
         ["token", "create", "--name", "bad name!", "--scope", "check"],
+        ["audit", "--limit", "99999999999999999999"],
+        ["audit", "--limit", "-1"],
+        ["alerts", "list", "--limit", "0"],
+        ["alerts", "resend", "2147483648"],
     ],
 )
 def test_bad_cli_input_exits_2_with_a_message(config: Config, args: list[str]):

@@ -25,6 +25,7 @@ from verifier.errors import NotFoundError
 from verifier.inventory import add_override, list_overrides, revoke_override, sync_tools
 from verifier.inventory_view import tool_view
 from verifier.snapshot import build_snapshot
+from verifier.storable import MAX_ID
 
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 _HEX40 = re.compile(r"^[0-9a-fA-F]{40}$")
@@ -141,7 +142,9 @@ def _apply(
 
 @app.command()
 def revoke(
-    override_id: Annotated[int, typer.Argument(help="Override id (see `toolgate overrides`).")],
+    override_id: Annotated[
+        int, typer.Argument(help="Override id (see `toolgate overrides`).", min=1, max=MAX_ID)
+    ],
     reason: Reason = "",
     config_path: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
