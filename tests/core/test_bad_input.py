@@ -34,9 +34,11 @@ def test_durations_past_the_limit_are_value_errors():
 
 TEXT = {"content-type": "text/plain"}
 JSON = {"content-type": "application/json"}
+NESTED = b"[" * 200_000 + b"]" * 200_000  # within the body limit, past any parser's depth
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 TEXT = {"content-type": "text/plain"}
 JSON = {"content-type": "application/json"}
+NESTED = b"[" * 200_000 + b"]" * 200_000  # within the body limit, past any parser's depth
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 BAD_REQUESTS: list[tuple[str, str, dict[str, object], int]] = [
     ("GET", "/v1/audit", {"params": {"since": "1000000d"}}, 422),
@@ -57,6 +59,9 @@ BAD_REQUESTS: list[tuple[str, str, dict[str, object], int]] = [
     ("POST", "/v1/decisions", {"content": b'{"queries": []}', "headers": TEXT}, 415),
     ("POST", "/v1/overrides", {"content": b"{}", "headers": TEXT}, 415),
     ("PUT", "/v1/tools", {}, 405),
+    ("POST", "/v1/decisions", {"content": NESTED, "headers": JSON}, 422),
+    ("POST", "/v1/overrides", {"content": NESTED, "headers": JSON}, 400),
+    ("POST", "/v1/tokens", {"content": b"\xff\xfe{}", "headers": JSON}, 422),
     ("POST", "/v1/decisions", {"content": b" " * (MAX_BODY_BYTES + 1), "headers": JSON}, 413),
     ("POST", "/ui/login", {"content": b"token=" + b"a" * MAX_BODY_BYTES, "headers": FORM}, 413),
 ]

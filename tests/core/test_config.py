@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from verifier.config import load_config, read_secret
-from verifier.durations import format_duration, parse_duration
+from verifier.durations import MAX_DURATION, format_duration, parse_duration
 from verifier.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -168,6 +168,15 @@ def test_invalid_durations(text: str):
 def test_duration_formatting_round_trips(milliseconds: int):
     value = timedelta(milliseconds=milliseconds)
     assert parse_duration(format_duration(value)) == value
+
+
+@given(st.text(alphabet="0123456789smhdw ", max_size=32) | st.text(max_size=40))
+def test_any_text_is_a_bounded_duration_or_a_value_error(text: str):
+    try:
+        value = parse_duration(text)
+    except ValueError:
+        return
+    assert timedelta(0) <= value <= MAX_DURATION
 
 
 FEEDS = """\
