@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 
+import httpx
 import pytest
 import schemathesis
 from schemathesis.engine import Status, events, from_schema
@@ -49,3 +50,22 @@ def contract_failures(server: LiveServer) -> list[str]:
 def test_the_api_matches_its_openapi_document(live_server, fast_path: bool):
     failures = contract_failures(live_server(fast_path=fast_path))
     assert not failures, "\n".join(failures)
+
+
+def test_every_error_is_documented_in_the_api_s_own_shape(live_server):
+    server = live_server()
+    document = httpx.get(f"{server.url}/openapi.json").json()
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+    assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    error = {"$ref": "#/components/schemas/ErrorBody"}
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if not path.startswith("/v1/"):
+                continue
+            assert {"401", "403", "503"} <= set(operation["responses"]), (method, path)
+            assert operation["security"] == [{"HTTPBearer": []}], (method, path)
+            for status, response in operation["responses"].items():
+                if status.startswith("4"):
+                    assert response["content"]["application/json"]["schema"] == error
+    batch = document["paths"]["/v1/decisions"]["post"]["requestBody"]
+    assert batch["content"]["application/json"]["schema"]["$ref"].endswith("/DecisionBatch")

@@ -257,7 +257,7 @@ def create_app(service: Service) -> FastDecisionRoute:
     @app.get(
         "/v1/tools/{name:path}",
         summary="One tool: its configuration, versions and overrides",
-        responses=errors(*AUTH, 404),
+        responses=errors(*AUTH, 404, 422),  # 422 in our shape (FastAPI would add its own)
     )
     def tool(
         name: str, _token: Annotated[TokenInfo, Depends(require(Scope.READ))]
