@@ -3,13 +3,13 @@
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Response, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -30,8 +30,12 @@ from verifier.api.openapi import AUTH, decision_parameters, errors, install_open
 from verifier.api.proxies import trust_proxies
 from verifier.api.queries import (
     MAX_BODY_BYTES,
+    REASON,
+    ApiDuration,
     DecisionBatch,
+    OverrideRequest,
     Sha256,
+    TokenRequest,
     ToolName,
     Version,
     field_errors,
@@ -45,7 +49,7 @@ from verifier.inventory import add_override, list_overrides, revoke_override
 from verifier.inventory_view import tool_view
 from verifier.metrics import render_metrics
 from verifier.service import Service
-from verifier.storable import MAX_ID, REASON, TOKEN_NAME
+from verifier.storable import MAX_ID, TOKEN_NAME
 from verifier.tokens import Scope, TokenInfo, create_token, list_tokens, revoke_token
 from verifier.web import install_dashboard
 
@@ -58,18 +62,6 @@ _ERROR_NAMES = {
     413: "too-large",
     415: "unsupported-media-type",
 }
-# Durations over the API: up to four terms of up to three digits ("7d", "1h30m"): at most 76 years,
-# so the document's pattern alone says which values are accepted.
-ApiDuration = Annotated[
-    str,
-    Field(
-        max_length=32,
-        pattern=r"^([0-9]{1,3}(ms|[smhdw])){1,4}$",
-        description='a duration such as "7d", "24h" or "1h30m"',
-    ),
-]
-Reason = Annotated[str, Field(min_length=1, max_length=2000, pattern=REASON)]
-TokenName = Annotated[str, Field(min_length=1, max_length=200, pattern=TOKEN_NAME.pattern)]
 _bearer = HTTPBearer(auto_error=False, description="An API token: `Bearer tg_...`")
 
 
@@ -103,41 +95,6 @@ def _json_only(request: Request) -> None:
         and not (media.startswith("application/") and media.endswith("+json"))
     ):
         raise HTTPException(415, "send the body as JSON, with Content-Type: application/json")
-
-
-class _OverrideFields(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    tool: ToolName
-    commit: Annotated[str, Field(pattern=r"^[0-9a-fA-F]{40}$")] | None = None
-    reason: Reason
-    expires: ApiDuration | None = None
-
-
-class ApproveRequest(_OverrideFields):
-    """An approval of one build (admin scope): the version and the digest you verified."""
-
-    kind: Literal["approve"]
-    version: Version
-    sha256: Sha256
-
-
-class BlockRequest(_OverrideFields):
-    """A block (admin scope): of a version, a digest, a commit or the whole tool."""
-
-    kind: Literal["block"]
-    version: Version | None = None
-    sha256: Sha256 | None = None
-
-
-OverrideRequest = Annotated[ApproveRequest | BlockRequest, Field(discriminator="kind")]
-
-
-class TokenRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: TokenName
-    scopes: list[Scope] = Field(min_length=1)
 
 
 def create_app(service: Service) -> FastDecisionRoute:
