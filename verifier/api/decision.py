@@ -124,12 +124,11 @@ def _header_text(raw: bytes, name: str, limit: int) -> str | dict[str, str]:
 def decode_caller(runner: bytes | None, job: bytes | None) -> Caller | list[dict[str, str]]:
     """The runner identification headers as text, decoded the same way on every route (UTF-8,
     limits in characters); or the errors naming each bad header."""
-    texts = (
-        None if runner is None else _header_text(runner, "X-Toolgate-Runner", MAX_RUNNER),
-        None if job is None else _header_text(job, "X-Toolgate-Job", MAX_JOB),
-    )
-    errors = [text for text in texts if isinstance(text, dict)]
-    return errors or texts  # type: ignore[return-value]
+    runner_text = None if runner is None else _header_text(runner, "X-Toolgate-Runner", MAX_RUNNER)
+    job_text = None if job is None else _header_text(job, "X-Toolgate-Job", MAX_JOB)
+    if isinstance(runner_text, dict) or isinstance(job_text, dict):
+        return [text for text in (runner_text, job_text) if isinstance(text, dict)]
+    return runner_text, job_text
 
 
 def raw_caller(headers: list[tuple[bytes, bytes]]) -> tuple[bytes | None, bytes | None]:
