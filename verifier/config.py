@@ -68,6 +68,15 @@ def _interval(minimum: timedelta, *, off: bool = False) -> AfterValidator:
     return AfterValidator(check)
 
 
+def check_listen(value: str) -> str:
+    """`value` if it is HOST:PORT (an IPv6 host in brackets), else ValueError saying so."""
+    host, sep, port = value.rpartition(":")
+    brackets = host.startswith("[") == host.endswith("]")
+    if not (sep and host and brackets and port.isdigit() and 0 < int(port) < 65536):
+        raise ValueError(f'"{value}" is not HOST:PORT (e.g. "127.0.0.1:8750", "[::1]:8750")')
+    return value
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -102,10 +111,7 @@ class ServerConfig(_Model):
     @field_validator("listen")
     @classmethod
     def _check_listen(cls, value: str) -> str:
-        host, sep, port = value.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError(f'"{value}" is not HOST:PORT (e.g. "127.0.0.1:8750")')
-        return value
+        return check_listen(value)
 
     @field_validator("lease")
     @classmethod

@@ -180,6 +180,8 @@ def config(write_config: Callable[..., Config], store_url: str) -> Config:
         ["audit", "--limit", "-1"],
         ["alerts", "list", "--limit", "0"],
         ["alerts", "resend", "2147483648"],
+        ["serve", "--listen", "127.0.0.1:99999"],
+        ["serve", "--listen", "[::1:8750"],
     ],
 )
 def test_bad_cli_input_exits_2_with_a_message(config: Config, args: list[str]):

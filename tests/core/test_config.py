@@ -250,8 +250,20 @@ def test_feed_and_waiver_errors_name_line_and_key(
         ('[github]\npoll_interval = "1ms"\n', "config.toml:2: github.poll_interval: "),
         ("a = " + "[" * 5000 + "]" * 5000 + "\n", "nested"),
         ("[policy]\nx = " + "{ y = " * 3000 + "1" + " }" * 3000 + "\n", "nested"),
+        ('[server]\nlisten = "127.0.0.1:99999"\n', "config.toml:2: server.listen: "),
+        ('[server]\nlisten = "[::1:8750"\n', "config.toml:2: server.listen: "),
     ],
-    ids=["overflow", "flush", "snapshot", "alerts-poll", "github-poll", "arrays", "tables"],
+    ids=[
+        "overflow",
+        "flush",
+        "snapshot",
+        "alerts-poll",
+        "github-poll",
+        "arrays",
+        "tables",
+        "port",
+        "bracket",
+    ],
 )
 def test_bad_values_are_config_errors_not_crashes(tmp_path: Path, text: str, expected: str):
     assert expected in error_of(tmp_path, text)
