@@ -37,7 +37,7 @@ state_dir = "state"
 listen = "127.0.0.1:{port}"
 snapshot_interval = "1s"
 fast_path = {fast_path}
-{server_extra}
+
 [store]
 url = "{store_url}"
 
@@ -165,10 +165,10 @@ def write_config(tmp_path: Path) -> Callable[..., Config]:
             mode=mode,
             cooldown=cooldown,
             fast_path=str(fast_path).lower(),
-            server_extra=extra_server,
             trivy_extra='advisories = ["Go:github.com/aquasecurity/trivy"]\n' if advisories else "",
             github=github,
         )
+        text = text.replace("[server]\n", "[server]\n" + extra_server, 1)
         path.write_text(text + extra, encoding="utf-8")
         return load_config(path)
 
