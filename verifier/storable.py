@@ -9,9 +9,9 @@ MAX_ID = 2**31 - 1  # store ids are 32-bit integers on PostgreSQL
 MAX_LIMIT = 100_000  # the most rows a listing asks for (a LIMIT past bigint is an error there)
 TOKEN_NAME = re.compile(r"^[A-Za-z0-9._@-]{1,200}$")
 # Control characters other than tab and line breaks: never meant in a reason or a name.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-# A reason as a pattern (for OpenAPI and pydantic alike): no control character, not only spaces.
 _C = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
+_CONTROL = re.compile(f"[{_C}]")
+# A reason as a pattern (for OpenAPI and pydantic alike): no control character, not only spaces.
 REASON = rf"^[^{_C}]*[^\s{_C}][^{_C}]*$"
 
 

@@ -180,6 +180,8 @@ def config(write_config: Callable[..., Config], store_url: str) -> Config:
         ["audit", "--limit", "-1"],
         ["alerts", "list", "--limit", "0"],
         ["alerts", "resend", "2147483648"],
+        ["block", "trivy", "--reason", "a\x01b"],
+        ["revoke", "1", "--reason", "a\x01b"],
         ["serve", "--listen", "127.0.0.1:99999"],
         ["serve", "--listen", "[::1:8750"],
     ],

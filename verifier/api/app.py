@@ -75,7 +75,7 @@ def _error(status: int, detail: Any, headers: dict[str, str] | None = None) -> J
 _JSON_OBJECT = {"content": {"application/json": {"schema": {"type": "object"}}}}
 
 
-def allowed_methods(app: FastAPI, scope: dict[str, Any]) -> set[str]:
+def _allowed_methods(app: FastAPI, scope: dict[str, Any]) -> set[str]:
     """The methods some route serves at the request's path."""
     methods: set[str] = set()
     for route in app.router.routes:
@@ -130,7 +130,7 @@ def create_app(service: Service) -> FastDecisionRoute:
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         headers = exc.headers
         if exc.status_code == 405:  # every method of the path, not only the first route's
-            headers = {"Allow": ", ".join(sorted(allowed_methods(app, request.scope)))}
+            headers = {"Allow": ", ".join(sorted(_allowed_methods(app, request.scope)))}
         return _error(exc.status_code, exc.detail, headers)
 
     def require(scope: Scope) -> Callable[..., TokenInfo]:

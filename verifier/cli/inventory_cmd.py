@@ -135,7 +135,7 @@ def _apply(
             commit=commit,
             expires_in=duration_option(expires, "--expires"),
         )
-    except NotFoundError as exc:
+    except (NotFoundError, ValueError) as exc:
         raise fail(str(exc)) from None
     console.print(f"{kind} #{override_id} recorded; running daemons apply it within a second")
 
@@ -156,6 +156,8 @@ def revoke(
         revoke_override(engine, override_id, actor(), reason)
     except NotFoundError as exc:
         raise fail(str(exc), ExitCode.DENIED) from None
+    except ValueError as exc:
+        raise fail(str(exc)) from None
     console.print(f"override #{override_id} revoked")
 
 
