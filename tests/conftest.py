@@ -165,6 +165,7 @@ def write_config(tmp_path: Path) -> Callable[..., Config]:
         mode: str = "enforce",
         cooldown: str = "0s",
         fast_path: bool = True,
+        extra_server: str = "",
         github: str = 'poll_interval = "0s"',
         advisories: bool = False,
     ) -> Config:
@@ -179,6 +180,7 @@ def write_config(tmp_path: Path) -> Callable[..., Config]:
             trivy_extra='advisories = ["Go:github.com/aquasecurity/trivy"]\n' if advisories else "",
             github=github,
         )
+        text = text.replace("[server]\n", "[server]\n" + extra_server, 1)
         path.write_text(text + extra, encoding="utf-8")
         return load_config(path)
 
@@ -200,6 +202,7 @@ class LiveServer:
                 port=config.server.port,
                 log_level="warning",
                 lifespan="on",
+                proxy_headers=False,  # as the daemon runs it: [server] trusted_proxies decides
             )
         )
         self._thread = threading.Thread(target=self._server.run, daemon=True)

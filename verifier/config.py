@@ -6,6 +6,7 @@ Secrets are never written in the configuration: only paths to files or systemd c
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -16,6 +17,7 @@ from urllib.parse import urlsplit
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -53,6 +55,28 @@ Duration = Annotated[
 ]
 
 
+def _interval(minimum: timedelta, *, off: bool = False) -> AfterValidator:
+    """A loop's interval: at least `minimum` (shorter would spin a core while idle); `"0s"` is
+    allowed too when `off` (it turns the loop off)."""
+
+    def check(value: timedelta) -> timedelta:
+        if value < minimum and not (off and value == timedelta(0)):
+            also = ' (or "0s": off)' if off else ""
+            raise ValueError(f'at least "{format_duration(minimum)}"{also}')
+        return value
+
+    return AfterValidator(check)
+
+
+def check_listen(value: str) -> str:
+    """`value` if it is HOST:PORT (an IPv6 host in brackets), else ValueError saying so."""
+    host, sep, port = value.rpartition(":")
+    brackets = host.startswith("[") == host.endswith("]")
+    if not (sep and host and brackets and port.isdigit() and 0 < int(port) < 65536):
+        raise ValueError(f'"{value}" is not HOST:PORT (e.g. "127.0.0.1:8750", "[::1]:8750")')
+    return value
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -61,20 +85,33 @@ class ServerConfig(_Model):
     """`[server]`: where the decision API listens and how fresh its snapshot must be."""
 
     listen: str = DEFAULT_LISTEN
-    snapshot_interval: Duration = timedelta(seconds=1)
+    snapshot_interval: Annotated[Duration, _interval(timedelta(milliseconds=100))] = timedelta(
+        seconds=1
+    )
     max_snapshot_age: Duration = timedelta(minutes=5)
     fast_path: bool = True
     lease: Duration = timedelta(minutes=2)
     log_format: Literal["auto", "json", "text"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Reverse proxies whose X-Forwarded-For / -Proto are believed (addresses or networks)
+    trusted_proxies: list[str] = []
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f'"{entry}" is not an IP address or network (e.g. "10.0.0.5", "10.0.0.0/24")'
+                ) from None
+        return value
 
     @field_validator("listen")
     @classmethod
     def _check_listen(cls, value: str) -> str:
-        host, sep, port = value.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError(f'"{value}" is not HOST:PORT (e.g. "127.0.0.1:8750")')
-        return value
+        return check_listen(value)
 
     @field_validator("lease")
     @classmethod
@@ -125,7 +162,9 @@ class GitHubConfig(_Model):
 
     api_url: str = "https://api.github.com"
     token_file: str | None = None
-    poll_interval: Duration = timedelta(minutes=15)
+    poll_interval: Annotated[Duration, _interval(timedelta(milliseconds=100), off=True)] = (
+        timedelta(minutes=15)
+    )
     upload_grace: Duration = timedelta(hours=1)  # a release may lack configured files this long
 
     @field_validator("api_url")
@@ -148,7 +187,9 @@ class PyPIConfig(_Model):
 class AuditConfig(_Model):
     """`[audit]`: how decision records reach the store."""
 
-    flush_interval: Duration = timedelta(milliseconds=250)
+    flush_interval: Annotated[Duration, _interval(timedelta(milliseconds=10))] = timedelta(
+        milliseconds=250
+    )
     buffer_limit: int = Field(default=100_000, ge=1_000)
     durable: bool = False
 
@@ -234,12 +275,14 @@ class AlertsConfig(_Model):
     smtp: SmtpConfig | None = None
     routes: list[AlertRouteConfig] = Field(default_factory=list, alias="route")
     webhooks: list[WebhookConfig] = Field(default_factory=list, alias="webhook")
-    poll_interval: Duration = timedelta(seconds=5)
-    retry_base: Duration = timedelta(seconds=30)
+    poll_interval: Annotated[Duration, _interval(timedelta(milliseconds=100))] = timedelta(
+        seconds=5
+    )
+    retry_base: Annotated[Duration, _interval(timedelta(seconds=1))] = timedelta(seconds=30)
     retry_max: Duration = timedelta(hours=1)
     max_attempts: int = Field(default=12, ge=1)
     lease: Duration = timedelta(minutes=2)
-    exposure_check: Duration = timedelta(minutes=1)
+    exposure_check: Annotated[Duration, _interval(timedelta(seconds=1))] = timedelta(minutes=1)
 
     @model_validator(mode="after")
     def _check(self) -> AlertsConfig:
@@ -371,7 +414,7 @@ class FeedConfig(_Model):
     type: Literal["osv", "osv-zip", "osv-api", "ghsa", "rss", "kev"]
     url: str | None = None
     path: str | None = None
-    interval: Duration = timedelta(hours=1)
+    interval: Annotated[Duration, _interval(timedelta(seconds=1))] = timedelta(hours=1)
     max_age: Duration = timedelta(hours=24)
     ecosystem: str | None = None
     token_file: str | None = None
@@ -485,12 +528,18 @@ def load_config(path: Path) -> Config:
         raise ConfigError(f"{path}: cannot read configuration: {exc}") from exc
     try:
         raw = tomllib.loads(text)
+        locations = TomlLocations(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    locations = TomlLocations(text)
+    except RecursionError:
+        raise ConfigError(f"{path}: arrays or tables nested too deeply") from None
     base = path.resolve().parent
     state_dir = raw.pop("state_dir", None)
     resolved_state = _default_state_dir() if state_dir is None else base / str(state_dir)
+    if resolved_state.exists() and not resolved_state.is_dir():
+        line = locations.line_of(("state_dir",))
+        where = f"{path}:{line}" if line else str(path)
+        raise ConfigError(f"{where}: state_dir: {resolved_state} is not a directory")
     try:
         config = Config.model_validate({**raw, "source_path": path, "state_dir": resolved_state})
     except ValidationError as exc:

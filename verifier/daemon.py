@@ -147,6 +147,7 @@ class Daemon:
             loop="uvloop",
             http="httptools",
             lifespan="on",
+            proxy_headers=False,  # [server] trusted_proxies only (verifier.api.proxies)
             access_log=False,
             log_config=None,  # our handler (verifier.logs) formats uvicorn's records too
             log_level="warning",

@@ -5,12 +5,17 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+# The longest duration accepted anywhere (a lapse, a look-back, an interval): a century keeps every
+# `now ± duration` a valid date in Python and in both stores.
+MAX_DURATION = timedelta(days=36500)
+_MAX_MS = int(MAX_DURATION.total_seconds()) * 1000
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"(\d+)(ms|[smhdw])")
 
 
 def parse_duration(text: str) -> timedelta:
-    """Parse "90s", "15m", "72h", "7d", "1w" or a sum like "1h30m"; raise ValueError otherwise."""
+    """Parse "90s", "15m", "72h", "7d", "1w" or a sum like "1h30m"; raise ValueError otherwise
+    (also past MAX_DURATION, 36500d)."""
     compact = text.strip().replace(" ", "")
     if not compact or len(compact) > 32:
         raise ValueError(f'"{text}" is not a duration (use e.g. "90s", "15m", "72h", "7d")')
@@ -22,6 +27,8 @@ def parse_duration(text: str) -> timedelta:
         pos = match.end()
     if pos != len(compact):
         raise ValueError(f'"{text}" is not a duration (use e.g. "90s", "15m", "72h", "7d")')
+    if milliseconds > _MAX_MS:
+        raise ValueError(f'duration "{text}" is longer than {MAX_DURATION.days}d (a century)')
     return timedelta(milliseconds=milliseconds)
 
 

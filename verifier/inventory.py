@@ -15,6 +15,7 @@ from verifier.config import Config, ToolConfig
 from verifier.errors import NotFoundError
 from verifier.incidents import IncidentKind, Severity, record_incident, resolve_incident
 from verifier.policy import Override, Reason, ReleaseFacts, ToolFacts
+from verifier.storable import check_text, valid_id
 from verifier.store.events import record_event
 from verifier.store.models import AssetRow, OverrideRow, ReleaseRow, TagPinRow, ToolRow
 from verifier.store.revision import bump_revision
@@ -88,6 +89,7 @@ def add_override(
     """Record an approval, block or waiver; it takes effect at the next snapshot. Returns its id."""
     if not reason.strip():
         raise ValueError("a reason is required: say why, it is shown in every decision it affects")
+    check_text(reason, "the reason")
     now = datetime.now(UTC)
     with Session(engine) as session:
         if session.get(ToolRow, tool) is None:
@@ -102,7 +104,7 @@ def add_override(
             reason=reason.strip(),
             actor=actor,
             created_at=now,
-            expires_at=now + expires_in if expires_in else None,
+            expires_at=None if expires_in is None else now + expires_in,
         )
         session.add(row)
         session.flush()
@@ -138,8 +140,9 @@ def add_override(
 
 def revoke_override(engine: Engine, override_id: int, actor: str, reason: str) -> None:
     """Withdraw an approval or block before it expires."""
+    check_text(reason, "the reason")
     with Session(engine) as session:
-        row = session.get(OverrideRow, override_id)
+        row = session.get(OverrideRow, override_id) if valid_id(override_id) else None
         if row is None or row.revoked_at is not None:
             raise NotFoundError(f"no active override #{override_id} (see `toolgate overrides`)")
         row.revoked_at, row.revoked_by = datetime.now(UTC), actor

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from verifier.errors import NotFoundError
+from verifier.storable import TOKEN_NAME
 from verifier.store.events import record_event
 from verifier.store.models import ApiTokenRow
 from verifier.store.revision import bump_revision
@@ -47,6 +48,10 @@ def hash_token(token: str) -> str:
 
 def create_token(engine: Engine, name: str, scopes: set[Scope], actor: str) -> str:
     """Create a token and return it; only its hash is kept, so it cannot be shown again."""
+    if not TOKEN_NAME.match(name):
+        raise ValueError(
+            f"token name {name!r} is not 1-200 letters, digits or . _ @ - (e.g. runner-eu-1)"
+        )
     if not scopes:
         raise ValueError("a token needs at least one scope (check, read or admin)")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -68,9 +73,13 @@ def create_token(engine: Engine, name: str, scopes: set[Scope], actor: str) -> s
 def revoke_token(engine: Engine, name: str, actor: str) -> None:
     """Revoke a token; replicas stop accepting it at their next snapshot (about a second)."""
     with Session(engine) as session:
-        row = session.scalars(
-            select(ApiTokenRow).where(ApiTokenRow.name == name, ApiTokenRow.revoked_at.is_(None))
-        ).first()
+        row = None
+        if TOKEN_NAME.match(name):  # no other name can exist (nor reach PostgreSQL, if it has NUL)
+            row = session.scalars(
+                select(ApiTokenRow).where(
+                    ApiTokenRow.name == name, ApiTokenRow.revoked_at.is_(None)
+                )
+            ).first()
         if row is None:
             raise NotFoundError(f'no active token named "{name}" (see `toolgate token list`)')
         row.revoked_at = datetime.now(UTC)

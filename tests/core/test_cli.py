@@ -10,8 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import LiveServer, free_port
+from tests.core.test_api import wait_for
 from verifier import __version__
 from verifier.cli import app
+from verifier.tokens import Scope
 
 GOOD = "a" * 64
 
@@ -134,6 +136,27 @@ def test_check_exit_codes(
     assert warn.exit_code == 0 and "warn" in warn.stderr
     as_json = runner.invoke(app, ["check", "trivy", "0.69.3", "--json"])
     assert json.loads(as_json.stdout)["decision"] == "allow"
+
+
+def test_check_sends_a_non_ascii_runner_id_as_utf8(
+    runner: CliRunner, server: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("TOOLGATE_URL", server.url)
+    monkeypatch.setenv("TOOLGATE_TOKEN_FILE", str(token_file(tmp_path, server.token("runner"))))
+    result = runner.invoke(app, ["check", "trivy", "0.69.4", "--runner", "läufer-7"])
+    assert result.exit_code == 1 and "unknown-version" in result.stderr, result.stderr
+    server.service.refresh()
+    with server.client(server.token("auditor", Scope.READ)) as client:
+        wait_for(lambda: client.get("/v1/audit").json()["records"])
+        assert client.get("/v1/audit").json()["records"][0]["runner"] == "läufer-7"
+
+
+def test_a_token_file_that_is_not_a_token_exits_2(runner: CliRunner, tmp_path: Path):
+    for content in (b"\xff\xfe binary", "tg_ü".encode()):
+        path = tmp_path / "token"
+        path.write_bytes(content)
+        result = runner.invoke(app, ["check", "trivy", "1", "--token-file", str(path)])
+        assert result.exit_code == 2 and "token file" in result.stderr, result.stderr
 
 
 def test_check_errors_exit_2(runner: CliRunner, server: LiveServer, tmp_path: Path):

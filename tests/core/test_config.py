@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from verifier.config import load_config, read_secret
-from verifier.durations import format_duration, parse_duration
+from verifier.durations import MAX_DURATION, format_duration, parse_duration
 from verifier.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -170,6 +170,15 @@ def test_duration_formatting_round_trips(milliseconds: int):
     assert parse_duration(format_duration(value)) == value
 
 
+@given(st.text(alphabet="0123456789smhdw ", max_size=32) | st.text(max_size=40))
+def test_any_text_is_a_bounded_duration_or_a_value_error(text: str):
+    try:
+        value = parse_duration(text)
+    except ValueError:
+        return
+    assert timedelta(0) <= value <= MAX_DURATION
+
+
 FEEDS = """\
 [[tool]]
 name = "trivy"
@@ -232,3 +241,43 @@ def test_feed_and_waiver_errors_name_line_and_key(
 ):
     assert change[0] in FEEDS
     assert expected in error_of(tmp_path, FEEDS.replace(*change))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[policy]\ncooldown = "99999999999d"\n', "config.toml:2: policy.cooldown: "),
+        ('[audit]\nflush_interval = "0s"\n', "config.toml:2: audit.flush_interval: "),
+        ('[server]\nsnapshot_interval = "1ms"\n', "config.toml:2: server.snapshot_interval: "),
+        ('[alerts]\npoll_interval = "0s"\n', "config.toml:2: alerts.poll_interval: "),
+        ('[github]\npoll_interval = "1ms"\n', "config.toml:2: github.poll_interval: "),
+        ("a = " + "[" * 5000 + "]" * 5000 + "\n", "nested"),
+        ("[policy]\nx = " + "{ y = " * 3000 + "1" + " }" * 3000 + "\n", "nested"),
+        ('[server]\nlisten = "127.0.0.1:99999"\n', "config.toml:2: server.listen: "),
+        ('[server]\nlisten = "[::1:8750"\n', "config.toml:2: server.listen: "),
+    ],
+    ids=[
+        "overflow",
+        "flush",
+        "snapshot",
+        "alerts-poll",
+        "github-poll",
+        "arrays",
+        "tables",
+        "port",
+        "bracket",
+    ],
+)
+def test_bad_values_are_config_errors_not_crashes(tmp_path: Path, text: str, expected: str):
+    assert expected in error_of(tmp_path, text)
+
+
+def test_a_state_dir_that_is_a_file_is_a_config_error(tmp_path: Path):
+    (tmp_path / "var").write_text("not a directory")
+    message = error_of(tmp_path, 'state_dir = "var"\n' + MINIMAL)
+    assert "config.toml:1: state_dir: " in message and "not a directory" in message
+
+
+def test_the_github_watcher_may_still_be_turned_off(tmp_path: Path):
+    config = load_config(write(tmp_path, '[github]\npoll_interval = "0s"\n' + MINIMAL))
+    assert config.github.poll_interval == timedelta(0)

@@ -12,6 +12,8 @@ from verifier.demo.upstream import FakeGitHub
 from verifier.sources.errors import NotFound, RateLimited, UpstreamError
 from verifier.sources.github import Cached, GitHub
 from verifier.sources.http import make_client
+from verifier.verify.results import Reason
+from verifier.verify.signatures import load_bundle
 
 REPO = "aquasecurity/trivy"
 COMMIT, OTHER = "c" * 40, "d" * 40
@@ -206,3 +208,14 @@ def test_the_token_goes_to_the_api_host_only_and_is_never_shown(tmp_path, write_
         assert "ghp_secret" not in repr(client.auth)
         assert client.headers["user-agent"].startswith("toolgate/")
     assert seen == {"127.0.0.1": "Bearer ghp_secret", "localhost": None}
+
+
+def test_a_deeply_nested_attestation_is_refused_by_the_verifier_not_a_crash(fake, client):
+    nested: object = []
+    for _ in range(300):
+        nested = [nested]
+    fake.add_attestation(REPO, "a" * 64, {"mediaType": "x", "verificationMaterial": nested})
+    github, _ = source(fake, client)
+    (raw,) = github.attestations(REPO, "a" * 64)
+    failure = load_bundle(raw)
+    assert failure.reason == Reason.SIGNATURE_INVALID and "nested too deeply" in failure.detail

@@ -101,3 +101,11 @@ def test_intoto_002_entries_are_not_verified_rather_than_tampered() -> None:
     assert "Integrated time only supported for dsse/hashedrekord 0.0.1 types" in (
         result.failure.detail
     )
+
+
+def test_a_deeply_nested_attestation_bundle_is_refused() -> None:
+    nested = b'{"dsseEnvelope": %s}' % (b"[" * 100_000 + b"]" * 100_000)
+    result = verify_attestation(
+        SUBJECT_SHA256, nested, POLICY, instance_verifier(Instance.PRODUCTION), None
+    )
+    assert isinstance(result, Rejected) and "nested too deeply" in result.failure.detail

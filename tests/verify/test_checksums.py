@@ -147,3 +147,9 @@ def test_format_then_parse_round_trips(listed: list[ChecksumEntry], style: Style
     assert [(e.name, e.algorithm, e.digest) for e in parsed.entries] == [
         (e.name, e.algorithm, e.digest) for e in listed
     ]
+
+
+def test_a_deeply_nested_json_checksums_file_is_a_format_error():
+    nested = '{"checksums": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    with pytest.raises(ChecksumFormatError, match="nested too deeply"):
+        parse_checksums(nested, "checksums.json")

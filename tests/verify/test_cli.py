@@ -158,3 +158,17 @@ def test_explain_rejects_a_broken_bundle(toolgate) -> None:
     result = toolgate("explain", SIGSTORE / "conf-bundle-malformed-json-fail/bundle.sigstore.json")
     assert result.exit_code == 2
     assert "signature-invalid: invalid bundle" in result.error
+
+
+NESTED = b'{"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json", "x": %s}' % (
+    b"[" * 100_000 + b"]" * 100_000
+)
+
+
+def test_a_deeply_nested_bundle_is_refused_not_a_traceback(toolgate, release: Path) -> None:
+    Path(f"{release}.sigstore.json").write_bytes(NESTED)
+    verified = toolgate("verify", release, *SIGNER)
+    assert verified.exit_code == 1 and "nested too deeply" in verified.stdout + verified.stderr
+    explained = toolgate("explain", f"{release}.sigstore.json")
+    assert explained.exit_code == 2 and "signature-invalid" in explained.error
+    assert "nested too deeply" in explained.error

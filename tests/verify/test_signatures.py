@@ -216,3 +216,19 @@ def test_offline_roots_need_no_network_and_no_cache(monkeypatch, tmp_path) -> No
         instance_verifier(Instance.STAGING),
     )
     assert isinstance(result, Verified)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"mediaType": "x", "verificationMaterial": %s}' % (b"[" * 100_000 + b"]" * 100_000),
+    ],
+    ids=["array", "in-a-bundle"],
+)
+def test_a_deeply_nested_bundle_is_signature_invalid(raw: bytes) -> None:
+    """What the release watcher fetches upstream goes through here: a failure, not a crash."""
+    result = verify(one(san=WHEEL_ID), raw)
+    assert isinstance(result, Rejected)
+    assert result.failure.reason == Reason.SIGNATURE_INVALID
+    assert "nested too deeply" in result.failure.detail

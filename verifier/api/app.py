@@ -3,14 +3,16 @@
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Response, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from fastapi.security import HTTPBearer
+from pydantic import Field, ValidationError
 from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from verifier import __version__
 from verifier.api.auth import AuthError, authenticate
@@ -19,12 +21,27 @@ from verifier.api.decision import (
     RETRY_AFTER_SECONDS,
     FastDecisionRoute,
     answer_decision,
-    check_caller,
+    decode_caller,
     iso_now,
+    raw_caller,
     record_answer,
     render_answer,
 )
-from verifier.api.queries import DecisionBatch, Sha256, ToolName, Version, field_errors
+from verifier.api.limits import DeclaredSizeGate
+from verifier.api.openapi import AUTH, decision_parameters, errors, install_openapi
+from verifier.api.proxies import trust_proxies
+from verifier.api.queries import (
+    MAX_BODY_BYTES,
+    REASON,
+    ApiDuration,
+    DecisionBatch,
+    OverrideRequest,
+    Sha256,
+    TokenRequest,
+    ToolName,
+    Version,
+    field_errors,
+)
 from verifier.api.request_id import RequestIdMiddleware
 from verifier.audit import query_audit, record_json
 from verifier.durations import parse_duration
@@ -35,41 +52,55 @@ from verifier.inventory import add_override, list_overrides, revoke_override
 from verifier.inventory_view import tool_view
 from verifier.metrics import render_metrics
 from verifier.service import Service
+from verifier.storable import MAX_ID, TOKEN_NAME
 from verifier.tokens import Scope, TokenInfo, create_token, list_tokens, revoke_token
 from verifier.web import install_dashboard
 
-MAX_BATCH_BYTES = 1024 * 1024
-_ERROR_NAMES = {401: "unauthorized", 403: "forbidden", 404: "not-found", 405: "method-not-allowed"}
+_ERROR_NAMES = {
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    413: "too-large",
+    415: "unsupported-media-type",
+}
+_bearer = HTTPBearer(auto_error=False, description="An API token: `Bearer tg_...`")
 
 
 _HEADERS = {401: {"WWW-Authenticate": "Bearer"}, 503: {"Retry-After": str(RETRY_AFTER_SECONDS)}}
 
 
-def _error(status: int, detail: Any) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+def _error(status: int, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
     name = _ERROR_NAMES.get(status, "invalid-request" if status < 500 else "error")
     return JSONResponse({"error": name, "detail": detail}, status_code=status, headers=headers)
 
 
-class OverrideRequest(BaseModel):
-    """An approval or block made over the API (admin scope)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    kind: Literal["approve", "block"]
-    tool: ToolName
-    version: Version | None = None
-    sha256: Sha256 | None = None
-    commit: Annotated[str, Field(pattern=r"^[0-9a-fA-F]{40}$")] | None = None
-    reason: Annotated[str, Field(min_length=1, max_length=2000)]
-    expires: str | None = Field(default=None, description='a duration such as "7d"')
+_JSON_OBJECT = {"content": {"application/json": {"schema": {"type": "object"}}}}
 
 
-class TokenRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def _allowed_methods(app: FastAPI, scope: dict[str, Any]) -> set[str]:
+    """The methods some route serves at the request's path."""
+    methods: set[str] = set()
+    for route in app.router.routes:
+        match, _ = route.matches(scope)
+        if match != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return methods
 
-    name: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._@-]+$")]
-    scopes: list[Scope] = Field(min_length=1)
+
+def _json_only(request: Request) -> None:
+    """415 if the body is declared as anything but JSON (`application/json`, `application/*+json`;
+    no Content-Type at all is read as JSON, as scripts often send it)."""
+    media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if (
+        media
+        and media != "application/json"
+        and not (media.startswith("application/") and media.endswith("+json"))
+    ):
+        raise HTTPException(415, "send the body as JSON, with Content-Type: application/json")
 
 
 def create_app(service: Service) -> FastDecisionRoute:
@@ -86,7 +117,11 @@ def create_app(service: Service) -> FastDecisionRoute:
         version=__version__,
         summary="Is this exact build of this tool safe to run right now?",
         lifespan=lifespan,
+        strict_content_type=False,  # no Content-Type: JSON (a declared other type is a 415)
+        max_body_size=MAX_BODY_BYTES,  # counted as the body streams in: memory stays bounded
     )
+    install_openapi(app)
+    trust_proxies(app, service.config.server.trusted_proxies)
     app.add_middleware(RequestIdMiddleware)
 
     @app.exception_handler(RequestValidationError)
@@ -98,13 +133,19 @@ def create_app(service: Service) -> FastDecisionRoute:
         return _error(422, errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _error(exc.status_code, exc.detail)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = exc.headers
+        if exc.status_code == 405:  # every method of the path, not only the first route's
+            headers = {"Allow": ", ".join(sorted(_allowed_methods(app, request.scope)))}
+        return _error(exc.status_code, exc.detail, headers)
 
     def require(scope: Scope) -> Callable[..., TokenInfo]:
-        def dependency(authorization: Annotated[str | None, Header()] = None) -> TokenInfo:
+        def dependency(
+            request: Request, _credentials: Annotated[Any, Security(_bearer)]
+        ) -> TokenInfo:
             if not service.ready:
                 raise HTTPException(503, "the first snapshot is not built yet")
+            authorization = request.headers.get("authorization")
             try:
                 return authenticate(service.snapshot_at(datetime.now(UTC)), authorization, scope)
             except AuthError as exc:
@@ -116,47 +157,40 @@ def create_app(service: Service) -> FastDecisionRoute:
         "/v1/decision",
         summary="Decide whether a runner may fetch one tool build",
         response_class=Response,
-        openapi_extra={
-            "parameters": [
-                {"name": "tool", "in": "query", "required": True, "schema": {"type": "string"}},
-                {"name": "version", "in": "query", "required": True, "schema": {"type": "string"}},
-                {"name": "sha256", "in": "query", "schema": {"type": "string"}},
-                {"name": "asset", "in": "query", "schema": {"type": "string"}},
-            ]
-        },
+        dependencies=[Security(_bearer)],
+        responses={200: _JSON_OBJECT, **errors(*AUTH, 422)},
+        openapi_extra={"parameters": decision_parameters()},
     )
     async def decision(request: Request) -> Response:
         """Served here only when the fast route is disabled (`[server] fast_path = false`)."""
-        headers = request.headers
         status, body = await answer_decision(
             service,
             request.url.query,
-            headers.get("authorization"),
-            headers.get("x-toolgate-runner"),
-            headers.get("x-toolgate-job"),
+            request.headers.get("authorization"),
+            *raw_caller(request.headers.raw),
         )
         return Response(body, status, headers=_HEADERS.get(status), media_type="application/json")
 
-    @app.post("/v1/decisions", summary="Decide up to 1,000 queries against one snapshot")
+    @app.post(
+        "/v1/decisions",
+        summary="Decide up to 1,000 queries against one snapshot",
+        response_class=Response,
+        dependencies=[Depends(_json_only)],
+        responses={200: _JSON_OBJECT, **errors(*AUTH, 413, 415, 422)},
+    )  # the body's schema and the runner headers: verifier.api.openapi
     async def decisions(
-        request: Request,
-        token: Annotated[TokenInfo, Depends(require(Scope.CHECK))],
-        x_toolgate_runner: Annotated[str | None, Header()] = None,
-        x_toolgate_job: Annotated[str | None, Header()] = None,
+        request: Request, token: Annotated[TokenInfo, Depends(require(Scope.CHECK))]
     ) -> Response:
-        raw = await request.body()
-        if len(raw) > MAX_BATCH_BYTES:
-            return _error(413, f"body larger than {MAX_BATCH_BYTES} bytes")
         try:
-            batch = DecisionBatch.model_validate_json(raw)
+            batch = DecisionBatch.model_validate_json(await request.body())
         except ValidationError as exc:
             return _error(422, field_errors(exc))
-        if errors := check_caller(x_toolgate_runner, x_toolgate_job):
-            return _error(422, errors)
+        caller = decode_caller(*raw_caller(request.headers.raw))
+        if isinstance(caller, list):
+            return _error(422, caller)
         now = datetime.now(UTC)
         snapshot = service.snapshot_at(now)
         checked_at = iso_now(now)
-        caller = (x_toolgate_runner, x_toolgate_job)
         bodies = [
             render_answer(
                 record_answer(service, snapshot, q.to_query(), token, caller, now), checked_at
@@ -170,7 +204,11 @@ def create_app(service: Service) -> FastDecisionRoute:
         )
         return Response(body, media_type="application/json")
 
-    @app.get("/v1/tools", summary="The inventory, with each tool's newest allowed version")
+    @app.get(
+        "/v1/tools",
+        summary="The inventory, with each tool's newest allowed version",
+        responses=errors(*AUTH),
+    )
     def tools(_token: Annotated[TokenInfo, Depends(require(Scope.READ))]) -> dict[str, Any]:
         snapshot = service.snapshot_at(datetime.now(UTC))
         return {
@@ -178,7 +216,11 @@ def create_app(service: Service) -> FastDecisionRoute:
             "policy_revision": snapshot.revision,
         }
 
-    @app.get("/v1/tools/{name:path}", summary="One tool: its configuration, versions and overrides")
+    @app.get(
+        "/v1/tools/{name:path}",
+        summary="One tool: its configuration, versions and overrides",
+        responses=errors(*AUTH, 404, 422),  # 422 in our shape (FastAPI would add its own)
+    )
     def tool(
         name: str, _token: Annotated[TokenInfo, Depends(require(Scope.READ))]
     ) -> dict[str, Any]:
@@ -187,18 +229,22 @@ def create_app(service: Service) -> FastDecisionRoute:
             raise HTTPException(404, f'tool "{name}" is not in the inventory')
         return tool_view(snapshot, name, detail=True)
 
-    @app.get("/v1/overrides", summary="Approvals and blocks in force")
+    @app.get("/v1/overrides", summary="Approvals and blocks in force", responses=errors(*AUTH))
     def overrides(_token: Annotated[TokenInfo, Depends(require(Scope.READ))]) -> dict[str, Any]:
         return {
             "overrides": [row.model_dump(mode="json") for row in list_overrides(service.engine)]
         }
 
-    @app.post("/v1/overrides", status_code=201, summary="Approve or block (admin)")
+    @app.post(
+        "/v1/overrides",
+        status_code=201,
+        summary="Approve or block (admin)",
+        dependencies=[Depends(_json_only)],
+        responses=errors(*AUTH, 400, 404, 413, 415, 422),
+    )
     def create_override(
         body: OverrideRequest, token: Annotated[TokenInfo, Depends(require(Scope.ADMIN))]
     ) -> dict[str, int]:
-        if body.kind == "approve" and not (body.version and body.sha256):
-            raise HTTPException(422, "an approval needs version and sha256")
         try:
             expires = parse_duration(body.expires) if body.expires else None
             override_id = add_override(
@@ -219,11 +265,18 @@ def create_app(service: Service) -> FastDecisionRoute:
         service.refresh()
         return {"id": override_id}
 
-    @app.delete("/v1/overrides/{override_id}", status_code=204, summary="Revoke (admin)")
+    @app.delete(
+        "/v1/overrides/{override_id}",
+        status_code=204,
+        summary="Revoke (admin)",
+        responses=errors(*AUTH, 404, 422),
+    )
     def delete_override(
-        override_id: int,
+        override_id: Annotated[int, Path(ge=1, le=MAX_ID)],
         token: Annotated[TokenInfo, Depends(require(Scope.ADMIN))],
-        reason: str = "revoked over the API",
+        reason: Annotated[str, Query(min_length=1, max_length=2000, pattern=REASON)] = (
+            "revoked over the API"
+        ),
     ) -> Response:
         try:
             revoke_override(service.engine, override_id, f"token:{token.name}", reason)
@@ -232,12 +285,20 @@ def create_app(service: Service) -> FastDecisionRoute:
         service.refresh()
         return Response(status_code=204)
 
-    @app.get("/v1/tokens", summary="Tokens (names and scopes, never the tokens)")
+    @app.get(
+        "/v1/tokens", summary="Tokens (names and scopes, never the tokens)", responses=errors(*AUTH)
+    )
     def tokens(_token: Annotated[TokenInfo, Depends(require(Scope.ADMIN))]) -> dict[str, Any]:
         rows = list_tokens(service.engine)
         return {"tokens": [row.model_dump(mode="json", exclude={"token_hash"}) for row in rows]}
 
-    @app.post("/v1/tokens", status_code=201, summary="Create a token, shown once (admin)")
+    @app.post(
+        "/v1/tokens",
+        status_code=201,
+        summary="Create a token, shown once (admin)",
+        dependencies=[Depends(_json_only)],
+        responses=errors(*AUTH, 400, 409, 413, 415, 422),
+    )
     def new_token(
         body: TokenRequest, token: Annotated[TokenInfo, Depends(require(Scope.ADMIN))]
     ) -> dict[str, str]:
@@ -250,9 +311,15 @@ def create_app(service: Service) -> FastDecisionRoute:
         service.refresh()
         return {"name": body.name, "token": secret}
 
-    @app.delete("/v1/tokens/{name}", status_code=204, summary="Revoke a token (admin)")
+    @app.delete(
+        "/v1/tokens/{name}",
+        status_code=204,
+        summary="Revoke a token (admin)",
+        responses=errors(*AUTH, 404, 422),
+    )
     def delete_token(
-        name: str, token: Annotated[TokenInfo, Depends(require(Scope.ADMIN))]
+        name: Annotated[str, Path(min_length=1, max_length=200, pattern=TOKEN_NAME.pattern)],
+        token: Annotated[TokenInfo, Depends(require(Scope.ADMIN))],
     ) -> Response:
         try:
             revoke_token(service.engine, name, f"token:{token.name}")
@@ -261,11 +328,11 @@ def create_app(service: Service) -> FastDecisionRoute:
         service.refresh()
         return Response(status_code=204)
 
-    @app.get("/v1/audit", summary="Decisions given, newest first")
+    @app.get("/v1/audit", summary="Decisions given, newest first", responses=errors(*AUTH, 422))
     def audit(
         _token: Annotated[TokenInfo, Depends(require(Scope.READ))],
         tool: ToolName | None = None,
-        since: str | None = None,
+        since: Annotated[ApiDuration | None, Query()] = None,
         would_deny: bool = False,
         limit: Annotated[int, Field(ge=1, le=10_000)] = 1000,
     ) -> dict[str, Any]:
@@ -278,7 +345,11 @@ def create_app(service: Service) -> FastDecisionRoute:
         )
         return {"records": [record_json(row) for row in rows]}
 
-    @app.get("/v1/exposure", summary="Runners that were allowed to fetch this build")
+    @app.get(
+        "/v1/exposure",
+        summary="Runners that were allowed to fetch this build",
+        responses=errors(*AUTH, 422),
+    )
     def exposure(
         _token: Annotated[TokenInfo, Depends(require(Scope.READ))],
         tool: ToolName,
@@ -295,18 +366,28 @@ def create_app(service: Service) -> FastDecisionRoute:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", summary="Ready once the first snapshot is built; reports what degrades it")
+    @app.get(
+        "/readyz",
+        summary="Ready once the first snapshot is built; reports what degrades it",
+        responses={503: {"description": "Starting", **_JSON_OBJECT}},
+    )
     def readyz() -> JSONResponse:
         if not service.ready:
             return JSONResponse({"status": "starting"}, status_code=503)
         return JSONResponse(readiness(service, datetime.now(UTC)))
 
-    @app.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    @app.get(
+        "/metrics",
+        summary="Prometheus metrics",
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    )
     def metrics() -> Response:
         body = render_metrics(service.metrics, lambda: _gauges(service))
         return Response(body, media_type="text/plain; version=0.0.4")
 
-    return FastDecisionRoute(service, app) if service.config.server.fast_path else app  # type: ignore[return-value]
+    gated = DeclaredSizeGate(app)  # behind the fast route: GET /v1/decision never pays for it
+    return FastDecisionRoute(service, gated) if service.config.server.fast_path else gated  # type: ignore[return-value]
 
 
 def _gauges(service: Service) -> dict[str, tuple[str, float]]:

@@ -116,14 +116,33 @@ def audit_tail(snapshot: Snapshot, query: Query, answer: Answer) -> AuditRow:
     )
 
 
-def check_caller(runner: str | None, job: str | None) -> list[dict[str, str]]:
-    """Errors for over-long runner identification headers."""
-    errors = []
-    if runner is not None and len(runner) > MAX_RUNNER:
-        errors.append({"field": "X-Toolgate-Runner", "message": f"longer than {MAX_RUNNER}"})
-    if job is not None and len(job) > MAX_JOB:
-        errors.append({"field": "X-Toolgate-Job", "message": f"longer than {MAX_JOB}"})
-    return errors
+Caller = tuple[str | None, str | None]
+
+
+def _header_text(raw: bytes, name: str, limit: int) -> str | dict[str, str]:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return {"field": name, "message": "not UTF-8"}
+    if len(text) > limit:
+        return {"field": name, "message": f"longer than {limit} characters"}
+    return text
+
+
+def decode_caller(runner: bytes | None, job: bytes | None) -> Caller | list[dict[str, str]]:
+    """The runner identification headers as text, decoded the same way on every route (UTF-8,
+    limits in characters); or the errors naming each bad header."""
+    runner_text = None if runner is None else _header_text(runner, "X-Toolgate-Runner", MAX_RUNNER)
+    job_text = None if job is None else _header_text(job, "X-Toolgate-Job", MAX_JOB)
+    if isinstance(runner_text, dict) or isinstance(job_text, dict):
+        return [text for text in (runner_text, job_text) if isinstance(text, dict)]
+    return runner_text, job_text
+
+
+def raw_caller(headers: list[tuple[bytes, bytes]]) -> tuple[bytes | None, bytes | None]:
+    """The raw runner and job headers of an ASGI request."""
+    found = dict(headers)
+    return found.get(b"x-toolgate-runner"), found.get(b"x-toolgate-job")
 
 
 def _parse_query_string(query_string: str) -> Query | list[dict[str, str]]:
@@ -206,8 +225,8 @@ def _decide(
     service: Service,
     query_string: str,
     authorization: str | None,
-    runner: str | None,
-    job: str | None,
+    runner: bytes | None,
+    job: bytes | None,
 ) -> tuple[int, bytes, AnswerKind | None]:
     """Status, body and (on 200) the answer's kind; the body is final unless the audit is
     durable. A repeated query string costs a few dict lookups and one tuple for the audit."""
@@ -240,9 +259,12 @@ def _decide(
             if len(cache.answers) >= QUERY_CACHE_LIMIT:
                 cache.answers.clear()
             cache.answers[query_string] = entry
-    if (runner is not None or job is not None) and (caller_errors := check_caller(runner, job)):
-        return 422, error_body("invalid-request", caller_errors), None
-    service.audit.append_row((now, token.name, runner, job, *entry.audit_tail))
+    caller: Caller | list[dict[str, str]] = (None, None)
+    if runner is not None or job is not None:
+        caller = decode_caller(runner, job)
+        if isinstance(caller, list):
+            return 422, error_body("invalid-request", caller), None
+    service.audit.append_row((now, token.name, *caller, *entry.audit_tail))
     return 200, entry.answer.body_prefix + _checked_at.tail(now), entry.kind
 
 
@@ -250,8 +272,8 @@ async def answer_decision(
     service: Service,
     query_string: str,
     authorization: str | None,
-    runner: str | None,
-    job: str | None,
+    runner: bytes | None,
+    job: bytes | None,
 ) -> tuple[int, bytes]:
     """Status and JSON body for `GET /v1/decision?<query_string>`."""
     started = perf_counter()
@@ -286,9 +308,9 @@ class FastDecisionRoute:
             if name == b"authorization":
                 authorization = value.decode("latin-1")
             elif name == b"x-toolgate-runner":
-                runner = value.decode("utf-8", "replace")
+                runner = value  # decoded by _decide, as on every route
             elif name == b"x-toolgate-job":
-                job = value.decode("utf-8", "replace")
+                job = value
         # answer_decision inlined: no await unless the audit must be written first
         service = self.service
         started = perf_counter()

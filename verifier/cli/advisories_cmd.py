@@ -278,7 +278,7 @@ def waive(
             advisory=identifier,
             expires_in=expires_in,
         )
-    except NotFoundError as exc:
+    except (NotFoundError, ValueError) as exc:
         raise fail(str(exc)) from None
     refresh_incidents(engine, config)
     console.print(f"waiver #{waiver_id} recorded; revoke it with `toolgate revoke {waiver_id}`")

@@ -14,6 +14,7 @@ from verifier.alerts.probe import send_test_messages
 from verifier.cli.app import ExitCode, app, console, fail
 from verifier.cli.common import DEFAULT_CONFIG, ConfigOption, JsonOption, actor, load, open_store
 from verifier.errors import NotFoundError
+from verifier.storable import MAX_ID, MAX_LIMIT
 
 alerts_app = typer.Typer(help="Alert deliveries: list, re-send, test.", no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
@@ -28,7 +29,9 @@ def list_alerts(
             "held when due) or dead."
         ),
     ] = None,
-    limit: Annotated[int, typer.Option(help="At most this many deliveries.")] = 200,
+    limit: Annotated[
+        int, typer.Option(help="At most this many deliveries.", min=1, max=MAX_LIMIT)
+    ] = 200,
     config_path: ConfigOption = DEFAULT_CONFIG,
     as_json: JsonOption = False,
 ) -> None:
@@ -70,7 +73,8 @@ def list_alerts(
 @alerts_app.command("resend")
 def resend_alert(
     delivery_id: Annotated[
-        int, typer.Argument(help="The delivery id (see `toolgate alerts list`).")
+        int,
+        typer.Argument(help="The delivery id (see `toolgate alerts list`).", min=1, max=MAX_ID),
     ],
     config_path: ConfigOption = DEFAULT_CONFIG,
 ) -> None:

@@ -20,6 +20,7 @@ from verifier.cli.common import (
     load,
     open_store,
 )
+from verifier.storable import MAX_LIMIT
 
 
 @app.command()
@@ -30,7 +31,9 @@ def audit(
     would_deny: Annotated[
         bool, typer.Option("--would-deny", help="Only answers that enforce mode would have denied.")
     ] = False,
-    limit: Annotated[int, typer.Option(help="At most this many records.")] = 200,
+    limit: Annotated[
+        int, typer.Option(help="At most this many records.", min=1, max=MAX_LIMIT)
+    ] = 200,
     config_path: ConfigOption = DEFAULT_CONFIG,
     as_json: JsonOption = False,
 ) -> None:

@@ -24,8 +24,12 @@ def _read_token(token_file: Path | None) -> str:
         token = token_file.read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise fail(f"cannot read token file {token_file}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise fail(f"token file {token_file} is not text: it should hold a tg_… token") from None
     if not token:
         raise fail(f"token file {token_file} is empty")
+    if not (token.isascii() and token.isprintable()):
+        raise fail(f"token file {token_file} does not hold a token (tg_…, printable ASCII)")
     return token
 
 
@@ -78,11 +82,12 @@ def check(
         params["sha256"] = sha256
     if asset:
         params["asset"] = asset
-    headers = {"Authorization": f"Bearer {token}", "User-Agent": "toolgate-check"}
-    if runner:
-        headers["X-Toolgate-Runner"] = runner
-    if job:
-        headers["X-Toolgate-Job"] = job
+    headers: dict[str, str | bytes] = {
+        "Authorization": f"Bearer {token}",
+        "User-Agent": "toolgate-check",
+    }
+    caller = {"X-Toolgate-Runner": runner, "X-Toolgate-Job": job}
+    headers.update({name: value.encode() for name, value in caller.items() if value})  # UTF-8
     try:
         response = httpx.get(
             f"{server.rstrip('/')}/v1/decision", params=params, headers=headers, timeout=timeout

@@ -25,6 +25,7 @@ from verifier.errors import NotFoundError
 from verifier.inventory import add_override, list_overrides, revoke_override, sync_tools
 from verifier.inventory_view import tool_view
 from verifier.snapshot import build_snapshot
+from verifier.storable import MAX_ID
 
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 _HEX40 = re.compile(r"^[0-9a-fA-F]{40}$")
@@ -136,14 +137,16 @@ def _apply(
             commit=commit,
             expires_in=duration_option(expires, "--expires"),
         )
-    except NotFoundError as exc:
+    except (NotFoundError, ValueError) as exc:
         raise fail(str(exc)) from None
     console.print(f"{kind} #{override_id} recorded; running daemons apply it within a second")
 
 
 @app.command()
 def revoke(
-    override_id: Annotated[int, typer.Argument(help="Override id (see `toolgate overrides`).")],
+    override_id: Annotated[
+        int, typer.Argument(help="Override id (see `toolgate overrides`).", min=1, max=MAX_ID)
+    ],
     reason: Reason = "",
     config_path: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
@@ -155,6 +158,8 @@ def revoke(
         revoke_override(engine, override_id, actor(), reason)
     except NotFoundError as exc:
         raise fail(str(exc), ExitCode.DENIED) from None
+    except ValueError as exc:
+        raise fail(str(exc)) from None
     console.print(f"override #{override_id} revoked")
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from verifier.cli.app import app, console, fail
 from verifier.cli.common import DEFAULT_CONFIG, ConfigOption, load, open_store
+from verifier.config import check_listen
 from verifier.daemon import Daemon, with_listen
 from verifier.logs import configure_logging
 from verifier.notify import Notifier
@@ -38,9 +39,10 @@ def serve(
     audit trail and exits 0. Logs are JSON lines on stderr (\\[server] log_format).
     """
     if listen:
-        host, _, port = listen.rpartition(":")
-        if not host or not port.isdigit():
-            raise fail(f'--listen "{listen}" is not HOST:PORT')
+        try:
+            check_listen(listen)
+        except ValueError as exc:
+            raise fail(f"--listen: {exc}") from None
     config = with_listen(load(config_path), listen)
     configure_logging(config.server.log_format, config.server.log_level)
     notifier = Notifier()

@@ -224,10 +224,22 @@ class GitHub(ApiClient):
         except NotFound:
             return []
         return [
-            orjson.dumps(item["bundle"])
+            _serialized(item["bundle"])
             for item in body.get("attestations") or []
             if isinstance(item, dict) and isinstance(item.get("bundle"), dict)
         ]
+
+
+# Stands in for a bundle nested too deeply to serialize again (orjson stops at 255 levels): as
+# deep itself, it is refused by the verifier as "nested too deeply" (verifier.verify.nesting).
+_TOO_DEEP = b"[" * 256 + b"]" * 256
+
+
+def _serialized(bundle: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(bundle)
+    except orjson.JSONEncodeError:
+        return _TOO_DEEP
 
 
 def _list_body(response: httpx.Response) -> Iterator[dict[str, Any]]:

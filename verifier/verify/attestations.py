@@ -9,6 +9,7 @@ from typing import Any
 from sigstore.verify import Verifier
 
 from verifier.verify.identity import IdentityPolicy, Mismatch, mismatch_failure
+from verifier.verify.nesting import too_deep
 from verifier.verify.results import Failure, Reason, Rejected
 from verifier.verify.signatures import SignatureEvidence, run_sigstore
 
@@ -104,6 +105,8 @@ def _statement(payload_type: str, payload: bytes) -> dict[str, Any] | Failure:
             expected=IN_TOTO_PAYLOAD,
             found=payload_type,
         )
+    if why := too_deep(payload):
+        return Failure(Reason.NOT_VERIFIED, f"the in-toto statement is not usable: {why}")
     try:
         statement = json.loads(payload)
     except ValueError as exc:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from verifier.verify.errors import AssetNotListed, ChecksumFormatError
+from verifier.verify.nesting import too_deep
 from verifier.verify.results import Failure, Reason
 
 
@@ -164,6 +165,8 @@ def _unescape(name: str, escaped: bool) -> str:
 
 
 def _parse_aqua(text: str, source: str) -> Iterable[ChecksumEntry]:
+    if why := too_deep(text.encode()):
+        raise ChecksumFormatError(f"{source}: {why}")
     try:
         doc = json.loads(text)
     except ValueError as exc:

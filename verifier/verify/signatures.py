@@ -24,6 +24,7 @@ from sigstore_models.common.v1 import HashAlgorithm
 
 from verifier.verify.claims import CertificateClaims, claims_from_certificate
 from verifier.verify.identity import IdentityPolicy
+from verifier.verify.nesting import too_deep
 from verifier.verify.results import Failure, Reason, Rejected
 
 T = TypeVar("T")
@@ -89,6 +90,8 @@ def verify_signature(
 
 def is_attestation(bundle: bytes) -> bool:
     """True if the bundle JSON carries a DSSE envelope rather than a message signature."""
+    if too_deep(bundle):
+        return False  # load_bundle says why it is not a bundle at all
     try:
         doc = json.loads(bundle)
     except ValueError:
@@ -98,6 +101,8 @@ def is_attestation(bundle: bytes) -> bool:
 
 def load_bundle(raw: bytes) -> Bundle | Failure:
     """Parse a bundle, or say why it cannot be one."""
+    if why := too_deep(raw):
+        return Failure(Reason.SIGNATURE_INVALID, f"invalid bundle: {why}")
     try:
         return Bundle.from_json(raw)
     except IncompatibleEntry as exc:

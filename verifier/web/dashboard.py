@@ -9,6 +9,7 @@ from urllib.parse import quote
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
 from verifier.service import Service
@@ -42,11 +43,6 @@ def tool_url(name: str) -> str:
     return "/ui/tools/" + quote(name, safe="/:@+")
 
 
-def client_address(request: Request) -> str:
-    """Who is asking, for the login limiter and logs (uvicorn applies trusted proxy headers)."""
-    return request.client.host if request.client else "unknown"
-
-
 def same_origin(request: Request) -> bool:
     """A POST whose Origin header is this site, or absent or opaque: with `Referrer-Policy:
     no-referrer` browsers send `Origin: null` for our own forms (the CSRF token decides then)."""
@@ -63,6 +59,8 @@ async def read_form(request: Request) -> dict[str, str]:
     """The submitted fields as text (file parts and oversized forms are refused)."""
     try:
         form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
+    except HTTPException:  # the body limit's 413
+        raise
     except Exception as exc:  # starlette raises its own and multipart's errors here
         raise Refused(400, f"the form could not be read: {exc}") from None
     fields = {}

@@ -7,7 +7,7 @@ from typing import Annotated, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from verifier.api.queries import Sha256, ToolName, Version, field_errors
-from verifier.web.views import MAX_ID
+from verifier.storable import MAX_ID
 
 # Free text: no control characters but tabs and line breaks (PostgreSQL refuses NUL outright).
 Text = Annotated[

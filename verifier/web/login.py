@@ -9,10 +9,10 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from verifier.api.proxies import describe_client
 from verifier.web.dashboard import (
     Dashboard,
     Refused,
-    client_address,
     read_form,
     redirect,
     same_origin,
@@ -51,7 +51,7 @@ def login_router(dashboard: Dashboard) -> APIRouter:
 
     @router.post("/login")
     async def login(request: Request) -> Response:
-        client = client_address(request)
+        client = describe_client(request)  # the limit's key: per client, not per proxy
         if not same_origin(request):
             raise Refused(403, "the form was posted from another site")
         fields = await read_form(request)

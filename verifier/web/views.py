@@ -19,6 +19,7 @@ from verifier.exposure import Exposure, find_exposure, judge_exposure, judge_nam
 from verifier.incidents import list_incidents
 from verifier.policy import Decision, Query
 from verifier.snapshot import Snapshot
+from verifier.storable import MAX_ID
 from verifier.store.models import (
     AlertDeliveryRow,
     AlertRow,
@@ -27,7 +28,6 @@ from verifier.store.models import (
 )
 
 AUDIT_PAGE = 50
-MAX_ID = 2**31 - 1  # store ids are 32-bit integers on PostgreSQL
 
 
 @dataclass(frozen=True, slots=True)
