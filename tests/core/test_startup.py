@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import pkgutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 import typer.main
 
+import verifier.cli
 from tests.conftest import LiveServer
 from verifier.cli import app
 from verifier.cli.lazy import COMMANDS
@@ -100,10 +102,13 @@ def test_help_and_version_import_no_command(args: list[str]):
 
 
 def test_command_table_matches_what_the_modules_register():
-    for entry in COMMANDS.values():
-        importlib.import_module(entry.module)
+    """Every module of the command-line package is imported, so a command added anywhere in it
+    without its line in `COMMANDS` (which the root help and the lazy loading read) fails here."""
+    for module in pkgutil.iter_modules(verifier.cli.__path__, "verifier.cli."):
+        importlib.import_module(module.name)
     registered = typer.main.get_group(app).commands
-    assert set(registered) == set(COMMANDS)
+    unlisted, gone = set(registered) - set(COMMANDS), set(COMMANDS) - set(registered)
+    assert not unlisted and not gone, f"add to COMMANDS: {unlisted}; remove: {gone}"
     modules = _registering_modules()
     for name, entry in COMMANDS.items():
         assert modules[name] == entry.module, name
