@@ -31,5 +31,7 @@ def consoles() -> tuple[Console, Console]:
 
 
 def print_error(message: str) -> None:
-    """`error: MESSAGE` on stderr (MESSAGE is rich markup)."""
-    consoles()[1].print(f"[bold red]error:[/] {message}", highlight=False)
+    """`error: MESSAGE` on stderr, MESSAGE printed as it is (brackets are not markup)."""
+    from rich.markup import escape
+
+    consoles()[1].print(f"[bold red]error:[/] {escape(message)}", highlight=False)
