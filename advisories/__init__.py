@@ -1,7 +1,13 @@
 """Advisory ingestion and exact version matching for toolgate (OSV, GitHub, RSS/Atom, KEV).
 
 A library with no knowledge of the daemon. The public surface is what ``__all__`` lists.
+
+The network clients (GitHub, the OSV API, feed sync: httpx) are imported on first use, so a
+local import or a match does not pay for them.
 """
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 from .aliases import AliasGroups, Disagreement, MergedAdvisory, merge_group
 from .errors import (
@@ -12,16 +18,16 @@ from .errors import (
     ParseError,
     PatternError,
     SkippedRecord,
+    SyncFailed,
     VersionError,
 )
 from .feeds import FeedHit, FeedScan, ToolPatterns, scan_feed
-from .ghsa import GhsaClient
 from .ingest import ImportReport, import_paths, ingest
 from .kev import KevCatalog, KevEntry, mark_known_exploited, parse_kev
-from .match import AdvisoryIndex, Match, MatchResult
+from .match import AdvisoryIndex, Match, MatchResult, Unevaluated
 from .model import SEVERITIES, Advisory, Affected, Event, Range, Reference, Severity, severity_rank
+from .ordering import Ordering
 from .osv import ParsedRecord, parse_record, read_path, read_paths
-from .osv_api import OsvApiClient, PackageQuery
 from .store import (
     FeedState,
     create_tables,
@@ -33,8 +39,31 @@ from .store import (
     load_index,
     metadata,
 )
-from .sync import FEED_TYPES, FeedSpec, SyncReport, sync_feed
-from .versions import Ordering
+
+if TYPE_CHECKING:
+    from .ghsa import GhsaClient
+    from .osv_api import OsvApiClient, PackageQuery
+    from .sync import FEED_TYPES, FeedSpec, SyncReport, sync_feed
+
+# name -> the module that defines it, imported when the name is first asked for
+_LAZY = {
+    "GhsaClient": "ghsa",
+    "OsvApiClient": "osv_api",
+    "PackageQuery": "osv_api",
+    "FEED_TYPES": "sync",
+    "FeedSpec": "sync",
+    "SyncReport": "sync",
+    "sync_feed": "sync",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if (module := _LAZY.get(name)) is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "FEED_TYPES",
@@ -70,8 +99,10 @@ __all__ = [
     "Reference",
     "Severity",
     "SkippedRecord",
+    "SyncFailed",
     "SyncReport",
     "ToolPatterns",
+    "Unevaluated",
     "VersionError",
     "create_tables",
     "feed_hits",

@@ -1,4 +1,4 @@
-"""OSV ecosystem names, their package-name normalisation and their version ordering."""
+"""OSV ecosystem names and their package-name normalisation (orderings: :mod:`.ordering`)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from packaging.utils import canonicalize_name
-
-from .versions import GITHUB_ACTIONS, GO, MAVEN, PEP440, SEMVER, Ordering
 
 # Ecosystems defined by the OSV schema (1.6); a ":suffix" (e.g. "Debian:11") names a release.
 KNOWN_ECOSYSTEMS = frozenset(
@@ -21,17 +19,6 @@ KNOWN_ECOSYSTEMS = frozenset(
     }
 )  # fmt: skip
 _BY_LOWER = {name.lower(): name for name in KNOWN_ECOSYSTEMS}
-
-ORDERINGS: dict[str, Ordering] = {
-    "PyPI": PEP440,
-    "Go": GO,
-    "npm": SEMVER,
-    "crates.io": SEMVER,
-    "Pub": SEMVER,
-    "Hex": SEMVER,
-    "GitHub Actions": GITHUB_ACTIONS,
-    "Maven": MAVEN,
-}
 
 
 def _lower(name: str) -> str:
@@ -73,8 +60,3 @@ def normalise_package(ecosystem: str, name: str) -> str:
     """Package name as the ecosystem compares it (PyPI canonical names, npm lowercase, Go as is)."""
     normalise = _NORMALISERS.get(ecosystem.partition(":")[0])
     return normalise(name.strip()) if normalise else name.strip()
-
-
-def ordering_for(ecosystem: str) -> Ordering | None:
-    """The version ordering of a canonical ecosystem, or None when none is known."""
-    return ORDERINGS.get(ecosystem.partition(":")[0])

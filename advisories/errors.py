@@ -6,7 +6,8 @@ AdvisoryError
 ├── CvssError       a CVSS vector is malformed
 ├── PatternError    a configured feed pattern is not a valid regexp
 ├── FeedSpecError   a feed specification is incomplete or contradictory
-└── FetchError      an online source failed (HTTP status when there is one)
+├── FetchError      an online source failed (HTTP status when there is one)
+└── SyncFailed      a feed's sync failed unexpectedly (names the feed and the error)
 """
 
 from __future__ import annotations
@@ -38,9 +39,9 @@ class ParseError(AdvisoryError):
         where = ", ".join(p for p in (origin, f"record {record_id}" if record_id else "") if p)
         super().__init__(f"{where}: {reason}" if where else reason)
 
-    def skipped(self) -> SkippedRecord:
-        """This error as a report value."""
-        return SkippedRecord(origin=self.origin, record_id=self.record_id, reason=self.reason)
+    def skipped(self, *, unreadable: bool = False) -> SkippedRecord:
+        """This error as a report value (`unreadable`: the whole document, not one record)."""
+        return SkippedRecord(self.origin, self.record_id, self.reason, unreadable)
 
 
 class CvssError(AdvisoryError, ValueError):
@@ -63,13 +64,25 @@ class FetchError(AdvisoryError):
         super().__init__(message)
 
 
+class SyncFailed(AdvisoryError):
+    """A feed's sync failed with an error no reader anticipated (a bug, or a library's)."""
+
+    def __init__(self, feed: str, cause: BaseException) -> None:
+        self.feed = feed
+        super().__init__(f"feed {feed!r}: unexpected {type(cause).__name__}: {cause}")
+
+
 @dataclass(frozen=True, slots=True)
 class SkippedRecord:
-    """A record that was not ingested: where it came from, its id if known, and why."""
+    """A record that was not ingested: where it came from, its id if known, and why.
+
+    ``unreadable``: a whole document (file, archive or archive member) could not be read, so
+    every record in it is missing; otherwise one record was refused."""
 
     origin: str
     record_id: str | None
     reason: str
+    unreadable: bool = False
 
     def __str__(self) -> str:
         rid = self.record_id or "?"

@@ -6,17 +6,18 @@ costs one dict lookup plus the entries of that one package. Withdrawn records ar
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from .aliases import AliasGroups, MergedAdvisory, merge_group
-from .ecosystems import canonical_ecosystem, normalise_package, ordering_for
+from .ecosystems import canonical_ecosystem, normalise_package
 from .errors import VersionError
 from .model import Advisory, Affected, severity_rank
+from .ordering import Ordering, is_partial_tag, ordering_for
 from .ranges import Interval, compile_range, range_ordering
-from .versions import Ordering, is_partial_tag
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +51,22 @@ class Match:
 
 
 @dataclass(frozen=True, slots=True)
+class Unevaluated:
+    """A record that covers the queried package but whose ranges could not be evaluated."""
+
+    advisory_id: str
+    why: str
+
+    def __str__(self) -> str:
+        return f"{self.advisory_id}: {self.why}"
+
+
+@dataclass(frozen=True, slots=True)
 class MatchResult:
-    """Matches, plus ids of records whose ranges could not be evaluated for this ecosystem."""
+    """Matches, plus the records that could not be evaluated for this version (and why)."""
 
     matches: tuple[Match, ...]
-    unevaluated: tuple[str, ...]
+    unevaluated: tuple[Unevaluated, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +82,7 @@ class _Entry:
     __slots__ = (
         "_version_keys",
         "advisory",
+        "broken",
         "git",
         "group",
         "name",
@@ -86,10 +99,16 @@ class _Entry:
         self.ordering = ordering_for(affected.ecosystem)
         self.ordered: list[tuple[Ordering, tuple[Interval, ...], str]] = []
         self.git: set[str] = set()
+        self.broken: list[str] = []  # why a range could not be evaluated
         for rng in affected.ranges:
             ordering = range_ordering(affected.ecosystem, rng)
             if ordering is not None:
-                self.ordered.append((ordering, compile_range(rng, ordering), rng.type))
+                try:
+                    self.ordered.append((ordering, compile_range(rng, ordering), rng.type))
+                except VersionError as exc:
+                    self.broken.append(f"its {rng.type} range has {exc}")
+            elif rng.type == "ECOSYSTEM":
+                self.broken.append(f"no version ordering is known for {affected.ecosystem}")
             elif rng.type == "GIT":
                 # Only the introducing / last affected commits themselves are certainly affected.
                 self.git.update(
@@ -97,9 +116,17 @@ class _Entry:
                 )
         self.git.discard("0")
         self.versions = frozenset(affected.versions)
-        self._version_keys: frozenset[Any] | None = None
+        self._version_keys: list[Any] | None = None
         # Ranges that exist but cannot be evaluated (unknown ordering, GIT) and nothing else does.
         self.partial = not self.ordered and (len(affected.ranges) > 0 or not self.versions)
+
+    def unevaluated_why(self) -> str:
+        """Why this entry could not say whether a version is affected (when it cannot)."""
+        if self.broken:
+            return "; ".join(self.broken)
+        if self.git:
+            return "its only ranges are GIT commit ranges, which have no version order"
+        return "it lists neither ranges nor versions"
 
     def listed(self, version: str, key: Any) -> bool:
         # Listed versions are compared by spelling when ranges exist too (they repeat the
@@ -109,10 +136,12 @@ class _Entry:
         if key is None or self.ordering is None or self.ordered:
             return False
         if self._version_keys is None:
-            self._version_keys = frozenset(
+            self._version_keys = sorted(
                 self.ordering.key(v) for v in self.versions if self.ordering.is_valid(v)
             )
-        return key in self._version_keys
+        # Keys are ordered, not always hashable (Maven, Debian): found by bisection.
+        i = bisect_left(self._version_keys, key)
+        return i < len(self._version_keys) and self._version_keys[i] == key
 
     def hit(self, version: str, keys: _Keys) -> _Hit | None:
         for ordering, intervals, rng_type in self.ordered:
@@ -186,7 +215,7 @@ class AdvisoryIndex:
 
     def match(self, ecosystem: str, package: str, version: str) -> list[Match]:
         """Alias groups that affect ``version``; raises VersionError if it is not a version of
-        the ecosystem."""
+        the ecosystem. Records that could not be evaluated are left out: see :meth:`explain`."""
         return list(self.explain(ecosystem, package, version).matches)
 
     def explain(self, ecosystem: str, package: str, version: str) -> MatchResult:
@@ -200,22 +229,28 @@ class AdvisoryIndex:
         keys = _Keys(version)
         hits: dict[str, list[tuple[_Entry, _Hit]]] = defaultdict(list)
         covering: dict[str, set[str]] = defaultdict(set)
-        unevaluated: list[str] = []
+        unevaluated: dict[str, str] = {}
         for entry in entries:
             group = entry.group
             covering[group].add(entry.advisory.id)
             try:
                 hit = entry.hit(version, keys)
-            except VersionError:
+            except VersionError as exc:
                 hit = None  # the query is valid in the ecosystem but not in a SEMVER range
-                unevaluated.append(entry.advisory.id)
+                unevaluated.setdefault(entry.advisory.id, f"{exc} in its SEMVER range")
             if hit is not None:
                 hits[group].append((entry, hit))
-            elif entry.partial:
-                unevaluated.append(entry.advisory.id)
+            elif entry.partial or entry.broken:
+                unevaluated.setdefault(entry.advisory.id, entry.unevaluated_why())
         matches = [self._match(eco, version, g, hs, covering[g]) for g, hs in hits.items()]
         matches.sort(key=lambda m: (-severity_rank(m.severity), m.group_id))
-        return MatchResult(tuple(matches), tuple(dict.fromkeys(unevaluated)))
+        # A record whose alias group matched through another record adds nothing: it applies.
+        skipped = [
+            Unevaluated(i, why)
+            for i, why in unevaluated.items()
+            if self.aliases.group_id(i) not in hits
+        ]
+        return MatchResult(tuple(matches), tuple(skipped))
 
     def _match(
         self,

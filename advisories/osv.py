@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ import yaml
 
 from .cvss import CvssError, cached_base_score, rating
 from .ecosystems import canonical_ecosystem, normalise_package
-from .errors import ParseError, SkippedRecord, VersionError
+from .errors import ParseError, SkippedRecord
 from .model import (
     EVENT_KINDS,
     RANGE_TYPES,
@@ -38,6 +39,12 @@ from .ranges import range_ordering
 MAX_RECORD_BYTES = 8 * 1024 * 1024
 #: Most members read from one zip archive.
 MAX_ZIP_MEMBERS = 2_000_000
+#: Most bytes inflated from one zip archive: never past this, nor past this many times the
+#: archive's own size (real OSV archives inflate about 10 times; a zip bomb thousands of times).
+MAX_ZIP_INFLATED_BYTES = 4 * 1024 * 1024 * 1024
+MAX_ZIP_RATIO = 100
+#: Deepest nesting of a YAML document (real OSV records nest about 6 levels).
+MAX_YAML_DEPTH = 64
 _READ_CHUNK = 1024 * 1024  # reads past a file's stated size
 RECORD_SUFFIXES = (".json", ".yaml", ".yml")
 _READABLE = frozenset((*RECORD_SUFFIXES, ".zip"))
@@ -68,13 +75,26 @@ _FRACTION = re.compile(r"(\.\d{6})\d+")
 
 
 class _NoAliasLoader(yaml.SafeLoader):
-    """SafeLoader that refuses anchors/aliases, so a small file cannot expand into a huge tree."""
+    """SafeLoader that refuses anchors/aliases, so a small file cannot expand into a huge tree,
+    and nesting deeper than `MAX_YAML_DEPTH`, so it cannot exhaust the stack."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             mark = self.peek_event().start_mark
             raise yaml.composer.ComposerError(None, None, "YAML aliases are not accepted", mark)
-        return super().compose_node(parent, index)
+        if self._depth >= MAX_YAML_DEPTH:
+            mark = self.peek_event().start_mark
+            why = f"nested deeper than {MAX_YAML_DEPTH} levels"
+            raise yaml.composer.ComposerError(None, None, why, mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def parse_record(data: Any, *, source: str, origin: str = "") -> Advisory:
@@ -85,11 +105,7 @@ def parse_record(data: Any, *, source: str, origin: str = "") -> Advisory:
     if not isinstance(record_id, str) or not record_id.strip():
         raise ParseError("missing or empty 'id'", origin=origin)
     record_id = record_id.strip()
-    reader = _RecordReader(record_id, origin)
-    try:
-        return reader.advisory(data, source)
-    except VersionError as exc:
-        raise ParseError(str(exc), origin=origin, record_id=record_id) from None
+    return _RecordReader(record_id, origin).advisory(data, source)
 
 
 class _RecordReader:
@@ -245,9 +261,13 @@ class _RecordReader:
         rng = Range(entry["type"], events, repo if isinstance(repo, str) else None)
         ordering = range_ordering(ecosystem, rng)
         if ordering is not None:
-            for event in events:  # raises VersionError for invalid event values
-                if event.value not in _NOT_VERSIONS:
-                    ordering.key(event.value)
+            # Kept, never dropped: the matcher reports such a range as unevaluated.
+            for event in events:
+                if event.value not in _NOT_VERSIONS and not ordering.is_valid(event.value):
+                    self.notes.append(
+                        f"{event.kind} {event.value!r} is not a valid {ordering.name} version: "
+                        "the range cannot be evaluated"
+                    )
         return rng
 
     def event(self, entry: Any) -> Event:
@@ -288,6 +308,8 @@ def decode_document(raw: bytes, suffix: str, origin: str) -> Any:
         raise ParseError(f"malformed JSON: {exc}", origin=origin) from None
     except yaml.YAMLError as exc:
         raise ParseError(f"malformed YAML: {exc}".replace("\n", " "), origin=origin) from None
+    except RecursionError:  # a parser without a depth limit of its own
+        raise ParseError("nested too deeply to read", origin=origin) from None
 
 
 def records_in(document: Any) -> list[Any]:
@@ -306,7 +328,7 @@ def read_bytes(raw: bytes, suffix: str, *, source: str, origin: str) -> Iterator
     try:
         document = decode_document(raw, suffix, origin)
     except ParseError as exc:
-        yield exc.skipped()
+        yield exc.skipped(unreadable=True)
         return
     for record in records_in(document):
         try:
@@ -340,10 +362,10 @@ def _read_file(origin: str, source: str, max_bytes: int) -> Iterator[ReadResult]
     try:
         raw = _read_at_most(origin, max_bytes + 1)
     except OSError as exc:
-        yield SkippedRecord(origin, None, f"cannot read: {exc.strerror or exc}")
+        yield SkippedRecord(origin, None, f"cannot read: {exc.strerror or exc}", unreadable=True)
         return
     if len(raw) > max_bytes:
-        yield SkippedRecord(origin, None, f"file is over the {max_bytes}-byte limit")
+        yield SkippedRecord(origin, None, f"file is over the {max_bytes}-byte limit", True)
         return
     yield from read_bytes(raw, suffix, source=source, origin=origin)
 
@@ -381,16 +403,28 @@ def _unsafe_member(name: str) -> bool:
     return pure.is_absolute() or ".." in pure.parts or ":" in pure.parts[0] if pure.parts else True
 
 
+def inflation_limit(archive_bytes: int) -> int:
+    """The most bytes read out of a zip archive of `archive_bytes` (see MAX_ZIP_RATIO)."""
+    return min(MAX_ZIP_INFLATED_BYTES, max(MAX_RECORD_BYTES, archive_bytes * MAX_ZIP_RATIO))
+
+
 def _read_zip(path: Path, *, source: str, max_bytes: int) -> Iterator[ReadResult]:
     try:
         archive = zipfile.ZipFile(path)
+        budget = inflation_limit(path.stat().st_size)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError) as exc:
-        yield SkippedRecord(str(path), None, f"not a readable zip archive: {exc}")
+        yield SkippedRecord(str(path), None, f"not a readable zip archive: {exc}", True)
         return
     with archive:
         members = [m for m in archive.infolist() if not m.is_dir()]
         if len(members) > MAX_ZIP_MEMBERS:
-            yield SkippedRecord(str(path), None, f"{len(members)} members, over {MAX_ZIP_MEMBERS}")
+            why = f"{len(members)} members, over the limit of {MAX_ZIP_MEMBERS}"
+            yield SkippedRecord(str(path), None, why, True)
+            return
+        declared = sum(m.file_size for m in members if m.file_size <= max_bytes)
+        too_big = f"inflates past the limit of {budget} bytes for an archive of this size"
+        if declared > budget:  # refused before inflating anything
+            yield SkippedRecord(str(path), None, f"{too_big} (declares {declared})", True)
             return
         for member in members:
             origin = f"{path}!{member.filename}"
@@ -403,11 +437,17 @@ def _read_zip(path: Path, *, source: str, max_bytes: int) -> Iterator[ReadResult
                 yield SkippedRecord(
                     origin, None, f"member is {member.file_size} bytes, over {max_bytes}"
                 )
+            elif budget <= 0:  # headers can lie: what was really inflated counts
+                yield SkippedRecord(str(path), None, too_big, True)
+                return
             else:
-                raw = _read_member(archive, member, max_bytes)
+                limit = min(max_bytes, budget)
+                raw = _read_member(archive, member, limit)
                 if isinstance(raw, SkippedRecord):
-                    yield SkippedRecord(origin, None, raw.reason)
+                    budget -= limit  # at most this much was inflated
+                    yield SkippedRecord(origin, None, raw.reason, True)
                 else:
+                    budget -= len(raw)
                     yield from read_bytes(raw, suffix, source=source, origin=origin)
 
 
@@ -418,7 +458,14 @@ def _read_member(
     try:
         with archive.open(member) as handle:
             raw = handle.read(max_bytes + 1)
-    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError) as exc:
+    except (
+        zipfile.BadZipFile,
+        OSError,
+        RuntimeError,
+        NotImplementedError,
+        EOFError,  # truncated compressed data
+        zlib.error,  # corrupt deflate data
+    ) as exc:
         return SkippedRecord("", None, f"cannot read member: {exc}")
     if len(raw) > max_bytes:
         return SkippedRecord("", None, f"member inflates past the {max_bytes}-byte limit")

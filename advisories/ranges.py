@@ -11,9 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .ecosystems import ordering_for
 from .model import Range
-from .versions import GO, SEMVER, Ordering
+from .ordering import GO, SEMVER, Ordering, ordering_for
 
 _KIND_ORDER = {"introduced": 0, "fixed": 1, "last_affected": 2}
 

@@ -2,6 +2,9 @@
 
 One function, :func:`sync_feed`, serves every feed type of the daemon's ``[[feed]]`` tables.
 The feed's state row records every attempt; a failure is stored in ``last_error`` and raised.
+A sync fails when the source cannot be fetched, when a document of it cannot be read at all
+(corrupt, too deep, over a size limit: the records that could be read are kept), and on any
+unexpected error (raised as :class:`SyncFailed`, naming the feed).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import httpx
 import sqlalchemy as sa
 
 from . import ghsa, osv_api
-from .errors import AdvisoryError, FeedSpecError, FetchError, SkippedRecord
+from .errors import AdvisoryError, FeedSpecError, FetchError, ParseError, SkippedRecord, SyncFailed
 from .feeds import MAX_FEED_BYTES, FeedHit, scan_feed
 from .ingest import ImportReport, ingest
 from .kev import parse_kev
@@ -112,13 +115,22 @@ def sync_feed(
         state = get_feed_state(conn, spec.name)
     try:
         outcome = _SYNCERS[spec.type](_Context(engine, spec, client, state, token, now))
-    except AdvisoryError as exc:
+        unreadable = [s for s in outcome.report.skipped if s.unreadable]
+        if unreadable:
+            more = f" (and {len(unreadable) - 1} more)" if len(unreadable) > 1 else ""
+            raise ParseError(f"{unreadable[0]}{more}")
+    except sa.exc.SQLAlchemyError:
+        raise  # the store's failure, not the feed's
+    except Exception as exc:
+        error = exc if isinstance(exc, AdvisoryError) else SyncFailed(spec.name, exc)
         failed = FeedState(
-            spec.name, state.cursor, state.etag, now, state.last_success_at, str(exc)
+            spec.name, state.cursor, state.etag, now, state.last_success_at, str(error)
         )
         with engine.begin() as conn:
             save_feed_state(conn, failed)
-        raise
+        if error is exc:
+            raise
+        raise error from exc
     with engine.begin() as conn:
         save_feed_state(conn, FeedState(spec.name, outcome.cursor, outcome.etag, now, now, None))
     return outcome.report

@@ -4,8 +4,8 @@ Times, in the same run and against the same loopback SMTP server:
 
 - baseline: plain ``smtplib`` sending N copies of a rendered alert mail over one connection;
 - drain: N incidents recorded (each writes its alert in its own transaction's outbox), then
-  ``AlertSender.run_once`` routes, claims with leases, renders (Jinja2, text + HTML), sends and
-  marks each delivery sent.
+  ``AlertSender.run_once`` routes, claims with leases, re-checks each alert's claim against the
+  current decision, renders (Jinja2, text + HTML), sends and marks each delivery sent.
 
 Checks every Message-ID arrived exactly once and no delivery is left pending. Exits 1 otherwise.
 Usage: .venv/bin/python bench/alerts_drain.py [--alerts N] [--store URL]
@@ -29,12 +29,14 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 from sqlmodel import Session
 
+from verifier.alerts.claims import check_claim
 from verifier.alerts.message import AlertView, build_email
 from verifier.alerts.outbox import list_deliveries
 from verifier.alerts.sender import AlertSender
 from verifier.config import load_config
 from verifier.incidents import IncidentKind, Severity, record_incident
 from verifier.inventory import sync_tools
+from verifier.snapshot import build_snapshot
 from verifier.store.engine import create_store_engine
 from verifier.store.migrate import upgrade
 from verifier.store.models import AlertRow
@@ -125,7 +127,7 @@ def sample_mail(engine: Any, config: Any) -> bytes:
     """A real alert mail as the sender renders it, for the baseline to send."""
     with Session(engine) as session:
         alert = session.scalars(select(AlertRow).limit(1)).one()
-        view = AlertView.of(alert, "deny")
+    view = AlertView.of(alert, check_claim(build_snapshot(engine, config), alert))
     return build_email(
         [view],
         key=alert.dedupe_key,

@@ -44,6 +44,17 @@ is ~4.5 us in-process (bare ASGI: 0.35 us); the event-loop thread spends ~8 us m
 app's; the audit writer process ~10 us, almost all of it SQLite inserting each record into
 decision_log and its three indexes (7 us a row on an empty table, 17 us at 100k rows).
 
+The indexes stay (issue 17 measured dropping one): each random-position index, (tool, at) and
+(tool, version), costs 4-5 us of the writer's CPU per row at 300k rows (10k-row batches: three
+indexes 11.9 us, two 7.2-8.0, (at) alone 3.2), but each has a reader that needs it when one tool
+has most of the log (30% of 500k rows): one tool's audit page without (tool, at) sorts that
+tool's rows (234 ms instead of 0.3 ms), the exposure of one version without (tool, version)
+scans them (430 ms instead of 2 ms). With the audit insert removed altogether the server's CPU
+per request fell from ~43 to ~36 us, but its event-loop thread stayed at ~33 us against the bare
+app's ~21 us and the req/s ratio within the round-to-round noise: on this machine the gap is in
+the per-request path (uvicorn's two transport writes cost more in the busier process), not in
+the audit.
+
 Every process the script starts is stopped in a `finally`, also on Ctrl-C and SIGTERM.
 """
 

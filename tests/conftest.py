@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -27,6 +29,16 @@ from verifier.tokens import Scope, create_token
 
 # The shared fixtures (real public data), vendored: see tests/fixtures/README.md.
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def run_python(script: str) -> None:
+    """Run `script` in a fresh interpreter (so it sees what a new process imports); fail with
+    its stderr unless it exits 0."""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+
 
 PG_SERVER = os.environ.get("TOOLGATE_TEST_PG", "postgres@127.0.0.1:5432")
 

@@ -7,23 +7,17 @@ and keywords to look for), records an incident for every inventory version an ad
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-import httpx
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from advisories import (
-    AdvisoryError,
-    FeedSpec,
-    FeedState,
-    SyncReport,
-    feed_hits,
-    load_index,
-    sync_feed,
-)
+from advisories import AdvisoryError, FeedState, feed_hits, load_index
 from advisories import feed_states as stored_feed_states
 from verifier import __version__
 from verifier.advisory_policy import AdvisoryWeigher, feed_hit
@@ -42,8 +36,17 @@ from verifier.policy import AdvisoryHit, ToolFacts
 from verifier.store.revision import bump_revision
 from verifier.versioning import canonical_version
 
+log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:  # the sync machinery (httpx) is imported by the functions that sync
+    import httpx
+
+    from advisories import FeedSpec, SyncReport
+
 _SEVERITIES = {"CRITICAL": Severity.CRITICAL, "HIGH": Severity.HIGH, "LOW": Severity.LOW}
 _INCIDENT_KINDS = (IncidentKind.ADVISORY, IncidentKind.FEED_HIT)
+# How an incident names what a hit does to the version (advisory-unevaluated: not known).
+_VERB = {False: "affects", True: "could not be evaluated for"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +72,8 @@ def advisory_packages(config: Config) -> list[tuple[str, str]]:
 
 def feed_spec(feed: FeedConfig, config: Config) -> FeedSpec:
     """The library's description of a configured feed, with the inventory's packages/keywords."""
+    from advisories import FeedSpec
+
     path = str(config.source_path.resolve().parent / feed.path) if feed.path else None
     return FeedSpec(
         name=feed.name,
@@ -85,7 +90,8 @@ def load_weigher(engine: Engine, config: Config) -> AdvisoryWeigher:
     """Index the stored advisories of the inventory's packages, and the stored feed hits."""
     index = load_index(engine, packages=advisory_packages(config))
     hits = [hit for hit, _seen in feed_hits(engine)]
-    return AdvisoryWeigher(index, config.advisories.deny_severity, hits)
+    policy = config.advisories
+    return AdvisoryWeigher(index, policy.deny_severity, hits, unevaluated=policy.unevaluated)
 
 
 def sync_feeds(
@@ -130,13 +136,22 @@ def _sync_one(
     client: httpx.Client,
     progress: Callable[[str], None] | None,
 ) -> FeedOutcome:
+    """One feed's sync; whatever fails is this feed's failure (the store's excepted: that stops
+    every feed), so the feeds after it are synced all the same."""
+    from advisories import sync_feed
+
     if progress:
         progress(feed.name)
     try:
         token = read_secret(feed.token_file, config) if feed.token_file else None
         report = sync_feed(engine, feed_spec(feed, config), client, token=token)
+    except SQLAlchemyError:
+        raise
     except (AdvisoryError, ConfigError) as exc:
         return FeedOutcome(feed.name, error=str(exc))
+    except Exception as exc:  # a bug: named, logged with its traceback, never the loop's end
+        log.exception("advisory feed %s: unexpected error", feed.name)
+        return FeedOutcome(feed.name, error=f"unexpected {type(exc).__name__}: {exc}")
     return FeedOutcome(feed.name, report=report)
 
 
@@ -171,6 +186,12 @@ def stale_feeds(states: Iterable[FeedState], config: Config, now: datetime) -> l
     return stale
 
 
+def failing_feeds(states: Iterable[FeedState], config: Config) -> dict[str, str]:
+    """Configured feeds whose last sync attempt failed, with its error."""
+    configured = {feed.name for feed in config.feeds}
+    return {s.feed: s.last_error for s in states if s.feed in configured and s.last_error}
+
+
 def _candidate_versions(tool: ToolFacts) -> set[str]:
     """Versions pipelines may fetch: seen upstream, approved by hand, or listed in `versions`."""
     versions = {release.version for release in tool.releases.values()}
@@ -192,7 +213,7 @@ def _record(session: Session, tool: str, version: str | None, hit: AdvisoryHit) 
         tool=tool,
         version=version,
         severity=_SEVERITIES.get((hit.severity or "").upper(), fallback),
-        summary=f"{hit.advisory_id} affects {target}: {hit.summary}"[:500],
+        summary=f"{hit.advisory_id} {_VERB[hit.unevaluated]} {target}: {hit.summary}"[:500],
         detail={"aliases": list(hit.aliases), "action": hit.action, "why": hit.detail},
         dedupe_key=key,
     )
@@ -230,6 +251,8 @@ def refresh_incidents(
 
 def advisory_client(config: Config) -> httpx.Client:
     """The HTTP client feeds are fetched with: read-only, bounded, identified."""
+    import httpx
+
     return httpx.Client(
         timeout=httpx.Timeout(30.0, connect=10.0),
         follow_redirects=True,
@@ -237,20 +260,40 @@ def advisory_client(config: Config) -> httpx.Client:
     )
 
 
-def record_stale_feeds(engine: Engine, config: Config, names: Iterable[str]) -> None:
-    """An incident per stale feed (deduplicated per feed and day, so it alerts once a day)."""
+def record_feed_incidents(
+    engine: Engine, config: Config, stale: Iterable[str], failing: Mapping[str, str]
+) -> None:
+    """An incident per stale feed and per failing feed (deduplicated per feed and day, so each
+    alerts once a day, and again if a failing feed's error changes)."""
     today = datetime.now(UTC).date().isoformat()
     by_name = {feed.name: feed for feed in config.feeds}
     with Session(engine) as session:
-        for name in names:
-            record_incident(
+        for name in stale:
+            _feed_incident(
                 session,
-                kind=IncidentKind.FEED_STALE,
-                tool="*",
-                version=None,
-                severity=Severity.MEDIUM,
-                summary=f"advisory feed {name} has not synced within {by_name[name].max_age}",
-                detail={"feed": name, "max_age_seconds": by_name[name].max_age.total_seconds()},
-                dedupe_key=f"feed-stale:{name}:{today}",
+                IncidentKind.FEED_STALE,
+                f"advisory feed {name} has not synced within {by_name[name].max_age}",
+                {"feed": name, "max_age_seconds": by_name[name].max_age.total_seconds()},
+                today,
+            )
+        for name, error in failing.items():
+            summary = f"advisory feed {name} failed to sync: {error}"[:500]
+            _feed_incident(
+                session, IncidentKind.FEED_FAILING, summary, {"feed": name, "error": error}, today
             )
         session.commit()
+
+
+def _feed_incident(
+    session: Session, kind: IncidentKind, summary: str, detail: dict[str, object], day: str
+) -> None:
+    record_incident(
+        session,
+        kind=kind,
+        tool="*",
+        version=None,
+        severity=Severity.MEDIUM,
+        summary=summary,
+        detail=detail,
+        dedupe_key=f"{kind}:{detail['feed']}:{day}",
+    )

@@ -7,6 +7,10 @@ flushes its buffer first, then closes the pipe) and exits when its input closes,
 outlives the server. If it dies, the batch in flight is kept by the server, which starts a new
 writer for the next flush.
 
+Time limits: a batch not acknowledged within `WRITE_SECONDS` (a store that stopped answering)
+is abandoned and the process killed, as if it had died; a writer not ready within
+`START_SECONDS` too. The writer's own PostgreSQL statements stop at the same limit.
+
 Protocol (both ways: a 4-byte big-endian length, then a pickle): the server sends the store URL
 once (answered `None` when ready), then per batch one or more `(rows, last)` chunks; after the
 last chunk the writer inserts all the batch's rows in one transaction and answers `None`, or the
@@ -16,6 +20,7 @@ error's first line.
 from __future__ import annotations
 
 import pickle
+import select
 import signal
 import struct
 import subprocess
@@ -32,11 +37,26 @@ _LENGTH = struct.Struct("!I")
 # Rows pickled per chunk: pickling holds the GIL in one C call (about 0.7 us a row), so a large
 # batch is sent in pieces and the event loop gets the GIL back between them.
 CHUNK_ROWS = 500
+WRITE_SECONDS = 15.0  # a batch not acknowledged by then is abandoned, the writer killed
+START_SECONDS = 30.0  # from starting the process to its "ready"
+
+
+class _NoAnswer(Exception):
+    """The writer did not answer within its time limit."""
 
 
 def _send(pipe: IO[bytes], value: Any) -> None:
     data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     pipe.write(_LENGTH.pack(len(data)) + data)
+
+
+def _answer(pipe: IO[bytes], timeout: float) -> Any:
+    """The next message on `pipe` (the writer's stdout), waiting at most `timeout` seconds for
+    it to begin (the protocol is strictly request-answer: nothing is buffered before it)."""
+    readable, _, _ = select.select([pipe], [], [], timeout)
+    if not readable:
+        raise _NoAnswer
+    return _receive(pipe)
 
 
 def _receive(pipe: IO[bytes]) -> Any:
@@ -56,8 +76,9 @@ class WriterProcess:
     Thread-safe; the process is started on the first write and again after it died.
     """
 
-    def __init__(self, store_url: str) -> None:
+    def __init__(self, store_url: str, *, timeout: float = WRITE_SECONDS) -> None:
         self._url = store_url
+        self.timeout = timeout
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
         self.starts = 0
@@ -77,7 +98,12 @@ class WriterProcess:
         try:
             _send(proc.stdin, self._url)  # on its pipe, not in argv: the URL may hold a password
             proc.stdin.flush()
-            _receive(proc.stdout)  # ready: imported, engine created
+            _answer(proc.stdout, START_SECONDS)  # ready: imported, engine created
+        except _NoAnswer:
+            self._discard(proc)
+            raise WriteFailed(
+                f"audit writer process not ready within {START_SECONDS:g} s"
+            ) from None
         except (OSError, EOFError, pickle.UnpicklingError) as exc:
             self._discard(proc)
             raise WriteFailed(f"audit writer process did not start ({exc})") from None
@@ -99,7 +125,9 @@ class WriterProcess:
         return self._proc
 
     def write(self, rows: list[AuditRow]) -> None:
-        """Insert `rows` in one transaction; WriteFailed if they were not committed."""
+        """Insert `rows` in one transaction; WriteFailed if they were not committed (or not
+        acknowledged within `timeout`: the writer is then killed, and the rows may or may not
+        have been committed)."""
         with self._lock:
             proc = self._running()
             assert proc.stdin is not None and proc.stdout is not None
@@ -108,7 +136,12 @@ class WriterProcess:
                     chunk = rows[start : start + CHUNK_ROWS]
                     _send(proc.stdin, (chunk, start + CHUNK_ROWS >= len(rows)))
                 proc.stdin.flush()
-                error = _receive(proc.stdout)
+                error = _answer(proc.stdout, self.timeout)
+            except _NoAnswer:
+                self._discard(proc)
+                raise WriteFailed(
+                    f"no answer from the store within {self.timeout:g} s (audit writer restarted)"
+                ) from None
             except (OSError, EOFError, pickle.UnpicklingError) as exc:
                 self._discard(proc)
                 raise WriteFailed(f"audit writer process exited ({exc})") from None
@@ -146,7 +179,8 @@ def main() -> int:
     source, sink = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing but acknowledgements goes to the pipe
     try:
-        writer = StoreWriter(create_store_engine(_receive(source)))
+        engine = create_store_engine(_receive(source), statement_timeout=WRITE_SECONDS)
+        writer = StoreWriter(engine)
         _send(sink, None)  # ready
         sink.flush()
         while True:

@@ -360,6 +360,8 @@ class AdvisoryPolicyConfig(_Model):
     """`[advisories]`: how matched advisories weigh in decisions."""
 
     deny_severity: Literal["critical", "high", "medium", "low"] = "high"
+    # A record that covers a tool but cannot be evaluated (no ordering, unparseable version).
+    unevaluated: Literal["deny", "warn"] = "warn"
 
 
 class FeedConfig(_Model):

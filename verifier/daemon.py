@@ -30,6 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from verifier.api.app import create_app
 from verifier.config import Config, load_config, read_secret, secret_references
 from verifier.errors import ConfigError
+from verifier.health import background_problems
 from verifier.logs import configure_logging
 from verifier.notify import Notifier
 from verifier.service import Service
@@ -84,6 +85,12 @@ def status_text(service: Service, now: datetime) -> str:
     problems = []
     if service.store_error:
         problems.append("store unreachable")
+    if service.audit.problem:
+        problems.append("audit records not stored")
+    if failing := background_problems(service):
+        problems.append(f"failing {', '.join(sorted(failing))}")
+    if service.failing_feeds:
+        problems.append(f"failing feeds {', '.join(sorted(service.failing_feeds))}")
     if service.stale_feeds:
         problems.append(f"stale feeds {', '.join(service.stale_feeds)}")
     if problems:

@@ -23,12 +23,15 @@ import platformdirs
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from advisories import feed_states
 from verifier import __version__
+from verifier.advisory_feeds import failing_feeds, stale_feeds
 from verifier.alerts.errors import DeliveryError
 from verifier.alerts.smtp import open_relay
 from verifier.alerts.webhook import DELIVERY_HEADER, SIGNATURE_HEADER, sign
 from verifier.config import Config, WebhookConfig, load_config, read_secret, secret_references
 from verifier.errors import ConfigError
+from verifier.health import problem_lines
 from verifier.sources.http import make_client
 from verifier.store.engine import create_store_engine
 from verifier.store.migrate import current_revision, head_revision
@@ -74,6 +77,8 @@ def diagnose(config_path: Path) -> list[Check]:
         ),
         check_state_dir(config),
         check_store(config),
+        check_feeds(config),
+        check_serving(config),
         check_secrets(config),
         *check_github(config),
         check_smtp(config),
@@ -147,6 +152,51 @@ def check_store(config: Config) -> Check:
         UPGRADE_ADVICE
         if current is None or current < (head or "")
         else "the store is newer than this toolgate: upgrade toolgate",
+    )
+
+
+def check_feeds(config: Config) -> Check:
+    """Every configured feed's last sync attempt succeeded and none is stale (as the store
+    records them, whichever replica synced)."""
+    if not config.feeds:
+        return Check("advisory feeds", Status.SKIP, "no [[feed]] configured")
+    engine = create_store_engine(config.store_url)
+    try:
+        states = feed_states(engine)
+    except SQLAlchemyError:
+        return Check("advisory feeds", Status.SKIP, "needs a readable store")
+    finally:
+        engine.dispose()
+    failing = failing_feeds(states, config)
+    stale = [name for name in stale_feeds(states, config, datetime.now(UTC)) if name not in failing]
+    if not failing and not stale:
+        return Check("advisory feeds", Status.OK, f"{len(config.feeds)} feeds synced")
+    found = [f"{name} failing: {error}" for name, error in sorted(failing.items())]
+    found += [f"{name} stale (no successful sync within its max_age)" for name in stale]
+    return Check(
+        "advisory feeds",
+        Status.FAIL,
+        "; ".join(found),
+        "fix the source named (or its [[feed]] table); `toolgate advisories sync` retries now",
+    )
+
+
+def check_serving(config: Config) -> Check:
+    """If toolgate serves at `[server] listen`, its /readyz: ready, or what degrades it."""
+    url = f"http://{config.server.listen}/readyz"
+    try:
+        response = httpx.get(url, timeout=TIMEOUT)
+        body = response.json()
+    except (httpx.HTTPError, ValueError):
+        return Check("running daemon", Status.SKIP, f"nothing answers at {url}")
+    if response.status_code == 200 and body.get("status") == "ready":
+        return Check("running daemon", Status.OK, f"{url}: ready")
+    lines = problem_lines(body) or [f"HTTP {response.status_code}, status {body.get('status')}"]
+    return Check(
+        "running daemon",
+        Status.FAIL,
+        f"{url}: {body.get('status', 'not ready')}: {'; '.join(lines)}",
+        "read the daemon's log for each problem named (it logs every failure by name)",
     )
 
 

@@ -1,14 +1,20 @@
 """Exposure: the runners that were allowed to fetch a build that is now denied.
 
-Computed from the decision audit trail, grouped per (token, runner, job) with the first and last
-fetch, so an operator knows whose credentials to rotate. A runner that sent no `X-Toolgate-Runner`
-is known by its token alone.
+Computed from the decision audit trail, grouped per (token, runner, job) and the build each asked
+for (the `sha256` it named, if any), with the first and last fetch, so an operator knows whose
+credentials to rotate. A runner that sent no `X-Toolgate-Runner` is known by its token alone.
+
+Exposure names builds, not only versions: a runner that named the digest toolgate verified and
+that is still allowed now fetched the genuine build (`genuine`), and is told so instead of being
+told to rotate credentials. Every other fetch of a now-denied build was not positively verified
+(no digest named, or a digest now denied), and the rotation advice is for those.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -41,11 +47,27 @@ NO_EXPOSURE_ADVICE = (
     "No runner fetched it through toolgate. Check pipelines that fetch tools without asking "
     "toolgate: they are not in this list.",
 )
+GENUINE_ADVICE = (
+    "Every listed runner fetched the genuine build: it named the sha256 toolgate verified, and "
+    "those bytes are still allowed. No credential rotation is needed for them. Check pipelines "
+    "that fetch tools without asking toolgate: they are not in this list.",
+)
+NOW_ALLOWED_ADVICE = (
+    "It is now answered allow: what the listed runners fetched is positively verified, so no "
+    "credential rotation is needed.",
+)
+
+Judge = Callable[[str, str | None], str]
+"""`judge(version, sha256)`: the outcome toolgate answers now for that build of the tool."""
 
 
 @dataclass(frozen=True, slots=True)
 class ExposedRunner:
-    """One job of one runner that fetched the build, with when it first and last did."""
+    """One job of one runner that fetched a build, with when it first and last did.
+
+    `version` and `sha256` are what it asked for (`sha256` None: it named no digest, so toolgate
+    cannot tell which bytes it got); `genuine` is set when that digest is still allowed now.
+    """
 
     token_name: str
     runner: str | None
@@ -53,6 +75,9 @@ class ExposedRunner:
     first_fetch: datetime
     last_fetch: datetime
     fetches: int
+    version: str | None = None
+    sha256: str | None = None
+    genuine: bool = False
 
     @property
     def identity(self) -> tuple[str, str, str]:
@@ -66,6 +91,9 @@ class ExposedRunner:
             "first_fetch": self.first_fetch.isoformat(),
             "last_fetch": self.last_fetch.isoformat(),
             "fetches": self.fetches,
+            "version": self.version,
+            "sha256": self.sha256,
+            "genuine": self.genuine,
         }
 
     @classmethod
@@ -77,6 +105,9 @@ class ExposedRunner:
             first_fetch=datetime.fromisoformat(data["first_fetch"]),
             last_fetch=datetime.fromisoformat(data["last_fetch"]),
             fetches=int(data["fetches"]),
+            version=data.get("version"),
+            sha256=data.get("sha256"),
+            genuine=bool(data.get("genuine", False)),
         )
 
 
@@ -89,11 +120,32 @@ class Exposure:
     sha256: str | None
     commit: str | None
     runners: tuple[ExposedRunner, ...]
+    now_allowed: bool = False  # what is named is answered allow now (set by `judged`)
 
     @property
     def runner_count(self) -> int:
         """Distinct runners (a runner without an id counts once per token)."""
         return len({(r.token_name, r.runner) for r in self.runners})
+
+    @property
+    def at_risk(self) -> tuple[ExposedRunner, ...]:
+        """The fetches not positively verified: whose credentials to rotate."""
+        if self.now_allowed:
+            return ()
+        return tuple(r for r in self.runners if not r.genuine)
+
+    @property
+    def at_risk_count(self) -> int:
+        return len({(r.token_name, r.runner) for r in self.at_risk})
+
+    def judged(self, judge: Judge, now_allowed: bool) -> Exposure:
+        """This exposure with each fetch marked `genuine` when the digest it named is allowed
+        now (`judge` answers for a build), and `now_allowed` when what it names is."""
+        runners = tuple(
+            replace(r, genuine=r.sha256 is not None and judge(r.version or "", r.sha256) == "allow")
+            for r in self.runners
+        )
+        return replace(self, runners=runners, now_allowed=now_allowed)
 
     @property
     def first_fetch(self) -> datetime | None:
@@ -105,7 +157,13 @@ class Exposure:
 
     @property
     def advice(self) -> tuple[str, ...]:
-        return ADVICE if self.runners else NO_EXPOSURE_ADVICE
+        """What to do: rotation steps only when a runner fetched a build not positively
+        verified (no digest named, or one now denied)."""
+        if not self.runners:
+            return NO_EXPOSURE_ADVICE
+        if self.now_allowed:
+            return NOW_ALLOWED_ADVICE
+        return ADVICE if self.at_risk else GENUINE_ADVICE
 
     def identities(self) -> frozenset[tuple[str, str, str]]:
         return frozenset(r.identity for r in self.runners)
@@ -120,7 +178,13 @@ class Exposure:
         count = self.runner_count
         if count == 0:
             return "no runner fetched it"
-        return f"{count} runner{'s' if count > 1 else ''} fetched it"
+        fetched = f"{count} runner{'s' if count > 1 else ''} fetched it"
+        if self.now_allowed:
+            return f"{fetched}, now allowed"
+        genuine = count - self.at_risk_count
+        if genuine == count:
+            return f"{fetched}, all the genuine build"
+        return f"{fetched}, {genuine} the genuine build" if genuine else fetched
 
     def to_dict(self) -> dict[str, Any]:
         first, last = self.first_fetch, self.last_fetch
@@ -133,6 +197,8 @@ class Exposure:
             "first_fetch": first.isoformat() if first else None,
             "last_fetch": last.isoformat() if last else None,
             "runners": [runner.to_dict() for runner in self.runners],
+            "at_risk_count": self.at_risk_count,
+            "now_allowed": self.now_allowed,
             "advice": list(self.advice),
         }
 
@@ -144,6 +210,7 @@ class Exposure:
             sha256=data["sha256"],
             commit=data["commit"],
             runners=tuple(ExposedRunner.from_dict(r) for r in data["runners"]),
+            now_allowed=bool(data.get("now_allowed", False)),
         )
 
 
@@ -179,30 +246,62 @@ def find_exposure(
         names = {n for v in session.scalars(built) for n in version_spellings(v)}
         matches.append(log.version.in_(sorted(names)))
     first = func.min(log.at).label("first_fetch")
+    build = (log.token_name, log.runner, log.job, log.version, log.sha256)
     statement = (
-        select(log.token_name, log.runner, log.job, first, func.max(log.at), func.count())
+        select(*build, first, func.max(log.at), func.count())
         .where(log.tool == tool, log.decision.in_(EXPOSING_DECISIONS))
-        .group_by(log.token_name, log.runner, log.job)
+        .group_by(*build)
         .order_by(first, log.token_name)
     )
     if matches:
         statement = statement.where(or_(*matches))
-    runners = tuple(
-        ExposedRunner(token, runner, job, first_at, last_at, int(count))
-        for token, runner, job, first_at, last_at, count in session.execute(statement)
-    )
+    merged: dict[tuple[Any, ...], ExposedRunner] = {}
+    for token, runner, job, asked, digest, first_at, last_at, count in session.execute(statement):
+        key = (token, runner, job, canonical_version(asked), digest)
+        if (seen := merged.get(key)) is not None:  # `0.69.4` and `v0.69.4`: one build
+            first_at, last_at = min(first_at, seen.first_fetch), max(last_at, seen.last_fetch)
+            count += seen.fetches
+        merged[key] = ExposedRunner(
+            token, runner, job, first_at, last_at, int(count), asked, digest
+        )
+    runners = tuple(sorted(merged.values(), key=lambda r: (r.first_fetch, r.token_name)))
     return Exposure(tool, version, sha256.lower() if sha256 else None, commit, runners)
 
 
 def exposure_report(
     session: Session, snapshot: Snapshot, tool: str, version: str, sha256: str | None = None
 ) -> dict[str, Any]:
-    """The exposure of `tool version` (or of those bytes) with what runners are told now."""
-    exposure = find_exposure(session, tool, version, sha256=sha256)
+    """The exposure of `tool version` (or of those bytes) with what runners are told now,
+    each fetch judged by build (see `judge_exposure`)."""
     decision = snapshot.answer(Query(tool, version, sha256.lower() if sha256 else None)).decision
+    exposure = judge_exposure(
+        snapshot, find_exposure(session, tool, version, sha256=sha256), decision.outcome
+    )
     return {
         **exposure.to_dict(),
         "decision": decision.outcome,
         "reasons": [reason.to_dict() for reason in decision.reasons],
         "policy_revision": snapshot.revision,
     }
+
+
+def judge_exposure(snapshot: Snapshot, exposure: Exposure, outcome: str) -> Exposure:
+    """`exposure` judged against `snapshot`: each fetch's build, and whether what it names is
+    answered allow now (`outcome`)."""
+
+    return exposure.judged(_judge(snapshot, exposure.tool), outcome == "allow")
+
+
+def _judge(snapshot: Snapshot, tool: str) -> Judge:
+    return lambda version, sha256: snapshot.answer(Query(tool, version, sha256)).decision.outcome
+
+
+def judge_named(
+    snapshot: Snapshot, exposure: Exposure, version: str | None, sha256: str | None
+) -> Exposure:
+    """`exposure` of what an incident names (`version`, or every version when None) judged
+    against `snapshot`; a tool not in it is judged as denied."""
+    if version is None or exposure.tool not in snapshot.tools:
+        return exposure.judged(_judge(snapshot, exposure.tool), False)
+    outcome = snapshot.answer(Query(exposure.tool, version, sha256)).decision.outcome
+    return judge_exposure(snapshot, exposure, outcome)

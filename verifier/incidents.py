@@ -31,6 +31,7 @@ class IncidentKind(StrEnum):
     ADVISORY = "advisory"
     FEED_HIT = "feed-hit"
     FEED_STALE = "feed-stale"
+    FEED_FAILING = "feed-failing"
     MANUAL_BLOCK = "manual-block"
 
 
@@ -109,6 +110,7 @@ def record_incident(
                 or_(columns.fingerprint != fingerprint, columns.resolved_at.is_not(None)),
             )
             .values(
+                kind=kind,
                 severity=severity,
                 summary=summary,
                 detail_json=detail_json,

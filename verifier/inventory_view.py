@@ -9,13 +9,18 @@ from typing import Any
 
 from verifier.policy import Override, Query
 from verifier.snapshot import Snapshot
+from verifier.versioning import canonical_version
 
 
 def known_versions(snapshot: Snapshot, name: str) -> list[str]:
-    """Versions toolgate has seen or an operator approved, in string order."""
+    """Versions toolgate has seen or an operator approved, in string order: one per release
+    (an approval of `1.2.0` names the release `v1.2.0`, spelled as upstream does)."""
     facts = snapshot.tools[name]
-    approved = {a.version for a in facts.approvals if a.version and a.active(snapshot.now)}
-    return sorted({release.version for release in facts.releases.values()} | approved)
+    spelled = {canonical_version(r.version): r.version for r in facts.releases.values()}
+    for approval in facts.approvals:
+        if approval.version and approval.active(snapshot.now):
+            spelled.setdefault(canonical_version(approval.version), approval.version)
+    return sorted(spelled.values())
 
 
 def _override_view(override: Override) -> dict[str, Any]:

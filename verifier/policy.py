@@ -110,6 +110,8 @@ class AdvisoryHit:
 
     `action` is "deny" (at or above the configured severity, malicious, known exploited) or
     "warn"; `waiver` names the operator's waiver that turns it into an `override`.
+    `unevaluated`: the record covers the tool but could not be compared with the version
+    (reason `advisory-unevaluated`, action per `[advisories] unevaluated`).
     """
 
     advisory_id: str
@@ -119,6 +121,7 @@ class AdvisoryHit:
     summary: str
     detail: str
     waiver: str | None = None
+    unevaluated: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,9 +313,12 @@ def _advisories(ctx: _Context) -> Iterator[Finding]:
             yield Finding("info", Reason("override", detail=f"{names} waived: {hit.waiver}"))
             continue
         found = f"{names} ({(hit.severity or 'unknown severity').lower()}): {hit.summary}"
-        yield Finding(
-            hit.action, Reason("advisory", "no advisory affecting this version", found, hit.detail)
-        )
+        if hit.unevaluated:
+            expected = "every advisory for this tool evaluated against this version"
+            reason = Reason("advisory-unevaluated", expected, found, hit.detail)
+        else:
+            reason = Reason("advisory", "no advisory affecting this version", found, hit.detail)
+        yield Finding(hit.action, reason)
 
 
 Rule = Callable[[_Context], Iterator[Finding]]

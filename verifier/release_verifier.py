@@ -67,17 +67,41 @@ class Verdict:
     profile: EvidenceProfile | None = None
     retry: bool = False  # a check could not run for a transient cause: try again next poll
     missing: list[str] = field(default_factory=list)  # configured files not in the release
+    # (code, expected, found, detail) of a reason about files -> its index and the files
+    _by_files: dict[tuple[Any, ...], tuple[int, list[str]]] = field(default_factory=dict)
 
     def fail(
-        self, code: str, detail: str, *, expected: str | None = None, found: str | None = None
+        self,
+        code: str,
+        detail: str,
+        *,
+        expected: str | None = None,
+        found: str | None = None,
+        asset: str | None = None,
     ) -> None:
-        """Add a reason the release is not verified."""
-        self.reasons.append(Reason(code, expected, found, detail))
+        """Add a reason the release is not verified. The same failure of several files
+        (`asset`) is one reason naming them all (`a.tgz, b.zip: no Sigstore bundle`)."""
+        if asset is None:
+            self.reasons.append(Reason(code, expected, found, detail))
+            return
+        key = (code, expected, found, detail)
+        index, files = self._by_files.get(key, (len(self.reasons), []))
+        files.append(asset)
+        merged = Reason(code, expected, found, f"{', '.join(files)}: {detail}")
+        if index == len(self.reasons):
+            self.reasons.append(merged)
+            self._by_files[key] = (index, files)
+        else:
+            self.reasons[index] = merged
 
-    def fail_with(self, failure: Failure) -> None:
-        """Add a `verifier.verify` failure as a reason."""
+    def fail_with(self, failure: Failure, asset: str | None = None) -> None:
+        """Add a `verifier.verify` failure as a reason (about the file `asset`)."""
         self.fail(
-            str(failure.reason), failure.detail, expected=failure.expected, found=failure.found
+            str(failure.reason),
+            failure.detail,
+            expected=failure.expected,
+            found=failure.found,
+            asset=asset,
         )
 
 
@@ -359,9 +383,7 @@ class ReleaseVerifier:
                 return result.evidence
             if isinstance(result, AttestationVerified):
                 return result.evidence.signature
-        failure = next(r.failure for r in results if isinstance(r, Rejected))
-        detail = f"{name}: {failure.detail}"
-        verdict.fail(str(failure.reason), detail, expected=failure.expected, found=failure.found)
+        verdict.fail_with(next(r.failure for r in results if isinstance(r, Rejected)), name)
         return None
 
     def _bundles(
@@ -426,11 +448,11 @@ class ReleaseVerifier:
             if isinstance(result, AttestationVerified):
                 verdict.evidence.setdefault("attestations", {})[name] = {
                     "predicate_type": result.evidence.predicate_type,
-                    "rekor_log_index": result.evidence.signature.log_index,
+                    **_signature_evidence(result.evidence.signature),
                 }
                 return True
             failures.append(result.failure)
-        verdict.fail_with(failures[0])
+        verdict.fail_with(failures[0], name)
         return False
 
     def check_commit(

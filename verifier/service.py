@@ -1,14 +1,18 @@
 """The running service's state: configuration, store, current snapshot, audit buffer, metrics.
 
-The API reads `snapshot_at(now)` on every request; background tasks keep it current.
+The API reads `snapshot_at(now)` on every request; background loops keep it current, each
+supervised (verifier.supervise): a failing unit of work is logged, shown by /readyz and retried,
+a loop that dies is restarted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
+import threading
 from datetime import UTC, datetime
 
 import httpx
@@ -19,8 +23,9 @@ from advisories import feed_states
 from verifier.advisory_feeds import (
     advisory_client,
     due_feeds,
+    failing_feeds,
     load_weigher,
-    record_stale_feeds,
+    record_feed_incidents,
     refresh_incidents,
     stale_feeds,
     sync_feeds,
@@ -32,15 +37,21 @@ from verifier.audit_writer import WriterProcess
 from verifier.config import Config
 from verifier.errors import ConfigError
 from verifier.inventory import SyncReport, sync_tools
-from verifier.leases import Leaser
+from verifier.leases import Leaser, new_holder
 from verifier.metrics import DecisionMetrics
-from verifier.reports.schedule import run_weekly_reports
+from verifier.reports.schedule import CHECK_SECONDS, send_weekly_report
 from verifier.snapshot import Snapshot, build_snapshot
 from verifier.store.revision import RevisionListener, read_revision
+from verifier.supervise import Supervisor
 from verifier.watcher import ToolReport, Watcher
 
 log = logging.getLogger(__name__)
 FEED_CHECK_SECONDS = 30
+# How long one unit of work may run before /readyz counts it as stuck (it is not abandoned).
+REFRESH_LIMIT = 5.0
+POLL_LIMIT = 300.0
+FEEDS_LIMIT = 900.0  # a whole-ecosystem archive is a few hundred MB
+REPORT_LIMIT = 600.0
 
 
 class Service:
@@ -56,11 +67,14 @@ class Service:
             writer=WriterProcess(config.store_url),  # the inserts never hold this process's GIL
         )
         self.metrics = DecisionMetrics()
-        self.alerts = AlertSender(config, engine)
+        self.alerts = AlertSender(config, engine, self.current_snapshot)
         self.leaser = Leaser(engine, config.server.lease)  # this replica's background work
         self._snapshot: Snapshot | None = None
+        self._refresh_lock = threading.Lock()
         self._weigher: tuple[int, AdvisoryWeigher] | None = None
+        self.supervisor = Supervisor()
         self.stale_feeds: list[str] = []
+        self.failing_feeds: dict[str, str] = {}  # feed -> the error of its last attempt
         # tool -> (first, last) failure of its current streak of failed polls by this process
         self.poll_failures: dict[str, tuple[datetime, datetime]] = {}
         self.last_refresh_ok_at: datetime | None = None
@@ -80,6 +94,12 @@ class Service:
         if snapshot.expired(now):
             snapshot = self._snapshot = snapshot.advance(now)
         return snapshot
+
+    def current_snapshot(self) -> Snapshot:
+        """The snapshot of the store as it is now (rebuilt first if its revision moved): what
+        alerts are re-checked against just before they are sent."""
+        self.refresh()
+        return self.snapshot_at(datetime.now(UTC))
 
     def staleness(self, now: datetime) -> float | None:
         """Seconds since the store was last read successfully."""
@@ -109,7 +129,12 @@ class Service:
         self.last_refresh_ok_at = datetime.now(UTC)
 
     def refresh(self) -> bool:
-        """Rebuild the snapshot if the store revision moved; True when it was swapped."""
+        """Rebuild the snapshot if the store revision moved; True when it was swapped (one
+        rebuild at a time: the refresher and the alert sender both ask)."""
+        with self._refresh_lock:
+            return self._refresh()
+
+    def _refresh(self) -> bool:
         try:
             with self.engine.connect() as connection:
                 revision = read_revision(connection)
@@ -145,33 +170,41 @@ class Service:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), interval)
                 wake.clear()
-                await asyncio.to_thread(self.refresh)
+                await self.supervisor.call("snapshot-refresh", self.refresh, limit=REFRESH_LIMIT)
+                if listener is not None and not listener.alive:
+                    raise RuntimeError("the revision listener thread died")
         finally:
             if listener is not None:
                 listener.stop()
 
     async def start_background(self) -> None:
-        """Start the snapshot refresher, the audit flusher and the alert sender."""
+        """Start the background loops, supervised: the snapshot refresher, the audit writer, the
+        alert sender, and the release watcher, feed syncs and weekly report if configured."""
         await asyncio.to_thread(self.start_sync)
         self.leaser.lease = self.config.server.lease  # a reload may have changed it
+        # A reload starts afresh: problems of loops or feeds the new configuration may lack.
+        self.supervisor = Supervisor()
+        self.stale_feeds, self.failing_feeds = [], {}
         flush_interval = self.config.audit.flush_interval.total_seconds()
-        self._tasks = [
-            asyncio.create_task(self._refresh_loop(), name="snapshot-refresh"),
-            asyncio.create_task(self.audit.run(flush_interval), name="audit-flush"),
-            asyncio.create_task(self.alerts.run(), name="alert-sender"),
-        ]
+        loops = {
+            "snapshot-refresh": self._refresh_loop,
+            "audit-writer": lambda: self.audit.run(flush_interval),
+            "alert-sender": self.alerts.run,
+        }
         if self.config.github.poll_interval:
-            self._tasks.append(asyncio.create_task(self._watch_loop(), name="release-watcher"))
+            loops["release-watcher"] = self._watch_loop
         if self.config.feeds:
-            self._tasks.append(asyncio.create_task(self._feeds_loop(), name="advisory-feeds"))
+            loops["advisory-feeds"] = self._feeds_loop
         if self.config.reports.weekly:
-            weekly = run_weekly_reports(self.engine, self.config)
-            self._tasks.append(asyncio.create_task(weekly, name="weekly-report"))
+            loops["weekly-report"] = self._weekly_loop
+        self._tasks = [self.supervisor.spawn(name, loop) for name, loop in loops.items()]
 
     def sync_due_feeds(self, client: httpx.Client) -> None:
         """Sync the feeds whose interval has passed and that no other replica is syncing (one
-        sync per feed interval across replicas); record an incident for each stale feed."""
+        sync per feed interval across replicas; one feed's failure is its own, logged with its
+        name); record an incident for each stale or failing feed."""
         due = due_feeds(self.engine, self.config, datetime.now(UTC))
+        local: dict[str, str] = {}  # failures the store may not hold (an unreadable token)
         if due:
             outcomes = sync_feeds(
                 self.engine, self.config, client, names=due, leaser=self.leaser, due_only=True
@@ -179,23 +212,33 @@ class Service:
             for outcome in outcomes:
                 if outcome.error:
                     log.warning("advisory feed %s failed: %s", outcome.feed, outcome.error)
+                    local[outcome.feed] = outcome.error
             if outcomes:
                 self.refresh()
-        self.stale_feeds = stale_feeds(feed_states(self.engine), self.config, datetime.now(UTC))
-        if self.stale_feeds:
-            record_stale_feeds(self.engine, self.config, self.stale_feeds)
+        states = feed_states(self.engine)
+        self.stale_feeds = stale_feeds(states, self.config, datetime.now(UTC))
+        self.failing_feeds = failing_feeds(states, self.config) | local
+        if self.stale_feeds or self.failing_feeds:
+            record_feed_incidents(self.engine, self.config, self.stale_feeds, self.failing_feeds)
 
     async def _feeds_loop(self) -> None:
         """Check which feeds are due every `FEED_CHECK_SECONDS` (or half a lease, if shorter:
         a crashed replica's sync is taken over soon after its lease runs out), and sync them."""
         check = min(FEED_CHECK_SECONDS, self.config.server.lease.total_seconds() / 2)
         with advisory_client(self.config) as client:
-            while True:
-                try:
-                    await asyncio.to_thread(self.sync_due_feeds, client)
-                except SQLAlchemyError as exc:
-                    log.error("advisory sync skipped, store unreachable: %s", exc)
-                await asyncio.sleep(check)
+            await self.supervisor.every(
+                "advisory-feeds", check, lambda: self.sync_due_feeds(client), limit=FEEDS_LIMIT
+            )
+
+    async def _weekly_loop(self) -> None:
+        """Check every `CHECK_SECONDS` whether the week's report is due, and send it."""
+        holder = new_holder()
+        await self.supervisor.every(
+            "weekly-report",
+            CHECK_SECONDS,
+            lambda: send_weekly_report(self.engine, self.config, datetime.now(UTC), holder),
+            limit=REPORT_LIMIT,
+        )
 
     async def _watch_loop(self) -> None:
         """Poll each tool at start and then every `[github] poll_interval`, counting polls by
@@ -205,17 +248,18 @@ class Service:
         tick = min(interval, lease).total_seconds() / 2
         try:
             watcher = Watcher(self.config, self.engine, leaser=self.leaser)
-        except ConfigError as exc:  # e.g. an unreadable token file: serve on, say why
-            log.error("release watcher not started: %s", exc)
-            return
+        except ConfigError as exc:  # e.g. an unreadable token file: serve on, say why, retry
+            raise ConfigError(f"release watcher not started: {exc}") from None
         try:
             while True:
-                reports = await asyncio.to_thread(lambda: watcher.poll(due_only=True))
-                self.last_poll_at = datetime.now(UTC)
-                self._record_poll_failures(reports, self.last_poll_at)
-                if any(r.new or r.verified or r.rejected or r.incidents for r in reports):
-                    await asyncio.to_thread(self.refresh)
-                await asyncio.sleep(tick)
+                poll = functools.partial(watcher.poll, due_only=True)
+                reports = await self.supervisor.call("release-watcher", poll, limit=POLL_LIMIT)
+                if reports is not None:
+                    self.last_poll_at = datetime.now(UTC)
+                    self._record_poll_failures(reports, self.last_poll_at)
+                    if any(r.new or r.verified or r.rejected or r.incidents for r in reports):
+                        await asyncio.to_thread(self.refresh)
+                await asyncio.sleep(self.supervisor.pause("release-watcher", tick))
         finally:
             watcher.stop()
 
@@ -245,7 +289,7 @@ class Service:
         report = await asyncio.to_thread(sync_tools, self.engine, config)
         await self.stop()
         self.config = config
-        self.alerts = AlertSender(config, self.engine)
+        self.alerts = AlertSender(config, self.engine, self.current_snapshot)
         self._weigher = None
         await self.start_background()
         return report

@@ -33,8 +33,8 @@ class ApprovedVersions:
 
     def __init__(self, entries: list[str]) -> None:
         self.entries = tuple(entries)
-        self._exact = frozenset(canonical_version(e) for e in entries if not _is_specifier(e))
-        self._specifiers = tuple(SpecifierSet(e) for e in entries if _is_specifier(e))
+        self._exact = frozenset(canonical_version(e) for e in entries if not is_specifier(e))
+        self._specifiers = tuple(SpecifierSet(e) for e in entries if is_specifier(e))
 
     def __contains__(self, version: str) -> bool:
         if not self.entries or canonical_version(version) in self._exact:
@@ -45,11 +45,12 @@ class ApprovedVersions:
     @property
     def exact(self) -> tuple[str, ...]:
         """The exact versions listed (not the specifiers), as written."""
-        return tuple(entry for entry in self.entries if not _is_specifier(entry))
+        return tuple(entry for entry in self.entries if not is_specifier(entry))
 
     def describe(self) -> str:
         return ", ".join(self.entries) if self.entries else "any verified version"
 
 
-def _is_specifier(entry: str) -> bool:
+def is_specifier(entry: str) -> bool:
+    """Whether a `versions` entry is a specifier (`>=1.2`) rather than an exact version."""
     return any(ch in entry for ch in "<>=!~,*")

@@ -17,7 +17,8 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from functools import partial
+from typing import Any, Generic, TypeVar
 
 import httpx
 import orjson
@@ -27,7 +28,8 @@ from sqlmodel import Session
 
 from verifier.config import Config, ToolConfig
 from verifier.errors import NotFoundError
-from verifier.incidents import IncidentKind, Severity, record_incident
+from verifier.evidence_baseline import Baseline, load_baseline, save_baseline
+from verifier.incidents import IncidentKind, Severity, record_incident, resolve_incident
 from verifier.leases import Leaser
 from verifier.policy import Reason
 from verifier.release_verifier import MAX_ASSET_BYTES, ReleaseVerifier, Verdict, utc_iso
@@ -41,13 +43,18 @@ from verifier.store.events import record_event
 from verifier.store.models import (
     AssetPinRow,
     AssetRow,
-    EvidenceBaselineRow,
     HttpCacheRow,
     ReleaseRow,
     TagPinRow,
 )
 from verifier.store.revision import bump_revision
-from verifier.verify.pinning import AssetSighting, EvidenceProfile, asset_changed, evidence_changes
+from verifier.verify.pinning import (
+    AssetSighting,
+    EvidenceProfile,
+    asset_changed,
+    evidence_changes,
+    evidence_gained,
+)
 from verifier.versioning import ApprovedVersions, canonical_version, parse_version
 
 log = logging.getLogger(__name__)
@@ -215,10 +222,8 @@ class Watcher:
         else:
             assert repo is not None
             listing = self.github.releases(repo, self._cached(self.github.releases_url(repo)))
-        report.unchanged = not listing.changed
-        if listing.changed:
-            self._record_releases(tool, listing, report)
-        for row_version, release in self._due(tool, listing.items, lambda r: r.tag):
+        record = partial(self._record_releases, tool, listing, report)
+        for row_version, release in self._recorded_due(tool, listing, report, record, _tag):
             verdict = self.verifier.verify_release(tool, repo, release)
             self._record_verdict(tool, row_version, verdict, report)
 
@@ -255,6 +260,7 @@ class Watcher:
                     rows[key] = row
                     report.new.append(release.tag)
                     changed = True
+                replaced: list[Reason] = []  # one upstream event: one incident per release
                 for asset in release.assets:
                     seen = AssetSighting(asset.id, asset.size, asset.digest)
                     pin = pins.get((key, asset.name))
@@ -272,25 +278,12 @@ class Watcher:
                         )
                         continue
                     pinned = AssetSighting(pin.upstream_id, pin.size, pin.digest)
-                    if differences := asset_changed(pinned, seen):
-                        reason = Reason(
-                            "digest-changed",
-                            f"{asset.name} as first seen: {pinned.describe()}",
-                            seen.describe(),
-                            f"{asset.name} of {release.tag} was replaced upstream after toolgate "
-                            f"first saw it ({', '.join(differences)} changed); the first-seen "
-                            "file stays allowed when asked for by sha256, the new one is denied",
-                        )
-                        dedupe = f"digest-changed:{tool.name}:{key}:{asset.name}:{asset.id}"
-                        changed |= self._record_change(
-                            session,
-                            tool,
-                            row,
-                            [reason],
-                            IncidentKind.DIGEST_CHANGED,
-                            dedupe,
-                            report,
-                        )
+                    if asset_changed(pinned, seen):
+                        replaced.append(_replaced(asset.name, release.tag, pinned, seen))
+                if replaced:
+                    changed |= self._record_change(
+                        session, tool, row, replaced, IncidentKind.DIGEST_CHANGED, report
+                    )
             self._store_cache(session, listing)
             if changed:
                 bump_revision(session)
@@ -302,10 +295,8 @@ class Watcher:
         repo = github_repo(tool)
         assert repo is not None
         listing = self.github.tags(repo, self._cached(self.github.tags_url(repo)))
-        report.unchanged = not listing.changed
-        if listing.changed:
-            self._record_tags(tool, repo, listing, report)
-        for row_version, tag in self._due(tool, listing.items, lambda t: t.name):
+        record = partial(self._record_tags, tool, repo, listing, report)
+        for row_version, tag in self._recorded_due(tool, listing, report, record, _name):
             verdict = Verdict(commit=tag.commit)
             verdict.evidence.update(tag=tag.name, commit=tag.commit, tag_type=tag.object_type)
             self.verifier.check_commit(tool, repo, tag.commit, f"commit of tag {tag.name}", verdict)
@@ -382,7 +373,6 @@ class Watcher:
                         rows[key],
                         reasons,
                         IncidentKind.TAG_MOVED,
-                        f"tag-moved:{tool.name}:{key}:{tag.commit}",
                         report,
                     )
             self._store_cache(session, listing)
@@ -392,24 +382,43 @@ class Watcher:
 
     # ---- shared steps ---------------------------------------------------------------------
 
-    def _due(
-        self, tool: ToolConfig, items: Iterable[T], version_of: Callable[[T], str]
+    def _recorded_due(
+        self,
+        tool: ToolConfig,
+        listing: Listing[T],
+        report: ToolReport,
+        record: Callable[[], None],
+        version_of: Callable[[T], str],
     ) -> list[tuple[str, T]]:
+        """Record the listing when it changed, or when it is unchanged (cached) but this tool has
+        not recorded all of it (a tool just added on a repository another tool watches); then
+        the items due for verification."""
+        due = None if listing.changed else self._due(tool, listing.items, version_of)
+        report.unchanged = due is not None and not due.unrecorded
+        if not report.unchanged:
+            record()
+            due = self._due(tool, listing.items, version_of)
+        assert due is not None
+        return due.items
+
+    def _due(self, tool: ToolConfig, items: Iterable[T], version_of: Callable[[T], str]) -> _Due[T]:
         """Upstream items whose release is pending, or rejected for a transient cause, and whose
         version is approved (unapproved versions are recorded but not downloaded)."""
         approved = ApprovedVersions(tool.versions)
         with Session(self.engine) as session:
             rows = self._release_rows(session, tool.name)
         due: list[tuple[str, T]] = []
+        unrecorded = False
         for item in items:
             row = rows.get(canonical_version(version_of(item)))
+            unrecorded = unrecorded or row is None
             if row is None or version_of(item) not in approved:
                 continue
             retry = row.status == "rejected" and orjson.loads(row.evidence_json).get("retry")
             if row.status == "pending" or retry:
                 due.append((row.version, item))
         due.sort(key=lambda pair: _order(pair[0]))
-        return due
+        return _Due(due, unrecorded)
 
     def _record_verdict(
         self, tool: ToolConfig, version: str, verdict: Verdict, report: ToolReport
@@ -431,7 +440,7 @@ class Watcher:
             reasons = list(verdict.reasons)
             if not reasons and verdict.profile is not None:
                 reasons += self._evidence_regression(
-                    session, tool, version, verdict.profile, report
+                    session, tool, version, verdict.profile, evidence
                 )
             row.commit = verdict.commit or row.commit
             row.evidence_json = orjson.dumps(evidence).decode()
@@ -444,22 +453,38 @@ class Watcher:
             if reasons:
                 report.rejected.append(version)
                 if not verdict.retry:
-                    codes = ", ".join(sorted({r.code for r in reasons}))
-                    record_incident(
-                        session,
-                        kind=IncidentKind.VERIFICATION_FAILED,
-                        tool=tool.name,
-                        version=version,
-                        severity=Severity.HIGH,
-                        summary=f"{tool.name} {version} failed verification: {codes}",
-                        detail={"reasons": [r.to_dict() for r in reasons]},
-                        dedupe_key=f"verification-failed:{tool.name}:{canonical_version(version)}",
-                    )
+                    self._record_rejection(session, tool, version, reasons, report)
                 log.warning("%s %s rejected: %s", tool.name, version, [r.code for r in reasons])
             else:
                 report.verified.append(version)
             bump_revision(session)
             session.commit()
+
+    @staticmethod
+    def _record_rejection(
+        session: Session, tool: ToolConfig, version: str, reasons: list[Reason], report: ToolReport
+    ) -> None:
+        """One incident for a rejected release, whatever its reasons (evidence changed, failed
+        checks, several assets): later reasons update it."""
+        codes = sorted({r.code for r in reasons})
+        if codes == ["evidence-changed"]:
+            kind, summary = IncidentKind.EVIDENCE_CHANGED, f"evidence changed: {reasons[0].found}"
+        else:
+            kind, summary = (
+                IncidentKind.VERIFICATION_FAILED,
+                f"failed verification: {', '.join(codes)}",
+            )
+        record_incident(
+            session,
+            kind=kind,
+            tool=tool.name,
+            version=version,
+            severity=Severity.HIGH,
+            summary=f"{tool.name} {version} {summary}",
+            detail={"reasons": [r.to_dict() for r in reasons]},
+            dedupe_key=f"verification-failed:{tool.name}:{canonical_version(version)}",
+        )
+        report.incidents.append(f"{kind.value} {version}")
 
     def _evidence_regression(
         self,
@@ -467,48 +492,39 @@ class Watcher:
         tool: ToolConfig,
         version: str,
         profile: EvidenceProfile,
-        report: ToolReport,
+        evidence: dict[str, Any],
     ) -> list[Reason]:
-        """Hold a release whose evidence is weaker or other than the last accepted one's."""
-        baseline = session.get(EvidenceBaselineRow, tool.name)
+        """Hold a release whose evidence is weaker or other than the tool's baseline (kept in
+        `evidence["baseline"]`, as compared with); a release with stronger evidence ratchets
+        the baseline up."""
+        baseline = load_baseline(session, tool.name)
         if baseline is None:
-            session.add(
-                EvidenceBaselineRow(
-                    tool=tool.name,
-                    version=version,
-                    profile_json=orjson.dumps(profile.to_dict()).decode(),
-                    accepted_by=WATCHER,
-                    reason="first verified release of the tool (trust on first use)",
+            first = "first verified release of the tool (trust on first use)"
+            save_baseline(session, tool.name, Baseline.first(version, profile, WATCHER, first))
+            return []
+        evidence["baseline"] = baseline.to_dict()
+        changes = evidence_changes(baseline.profile, profile)
+        if changes:
+            return [
+                Reason(
+                    "evidence-changed",
+                    "; ".join(
+                        f"{c.name}={c.expected} (as {baseline.source(c.name)})" for c in changes
+                    ),
+                    "; ".join(f"{c.name}={c.found}" for c in changes),
+                    "the release's evidence is weaker than or different from what the tool's "
+                    "accepted releases came with; if the change is legitimate: toolgate "
+                    f"accept-evidence {tool.name} {version} --reason …",
                 )
+            ]
+        if gained := evidence_gained(baseline.profile, profile):
+            why = f"strengthened by {version}: {', '.join(f'{k}={v}' for k, v in gained.items())}"
+            save_baseline(session, tool.name, baseline.adopting(gained, version, WATCHER, why))
+            record_event(
+                session, WATCHER, "evidence-strengthened", f"{tool.name} {version}", gained=gained
             )
-            return []
-        accepted = EvidenceProfile.from_dict(orjson.loads(baseline.profile_json))
-        changes = evidence_changes(accepted, profile)
-        names = [change.name for change in changes]
-        if not changes:
-            if _order(version) > _order(baseline.version):
-                baseline.version = version
-            return []
-        reason = Reason(
-            "evidence-changed",
-            "; ".join(f"{c.name}={c.expected}" for c in changes) + f" (as {baseline.version})",
-            "; ".join(f"{c.name}={c.found}" for c in changes),
-            "the release's evidence is weaker than or different from the last accepted "
-            f"release's; if the change is legitimate: toolgate accept-evidence {tool.name} "
-            f"{version} --reason …",
-        )
-        record_incident(
-            session,
-            kind=IncidentKind.EVIDENCE_CHANGED,
-            tool=tool.name,
-            version=version,
-            severity=Severity.HIGH,
-            summary=f"{tool.name} {version}: evidence changed ({', '.join(names)})",
-            detail={"changes": [c.describe() for c in changes]},
-            dedupe_key=f"evidence-changed:{tool.name}:{canonical_version(version)}",
-        )
-        report.incidents.append(f"evidence-changed {version}")
-        return [reason]
+            log.info("%s: evidence baseline %s", tool.name, why)
+        return []
 
     def _record_change(
         self,
@@ -517,11 +533,11 @@ class Watcher:
         row: ReleaseRow,
         reasons: list[Reason],
         kind: IncidentKind,
-        dedupe_key: str,
         report: ToolReport,
     ) -> bool:
-        """Add upstream changes to the release (kept across verdicts) and open their incident;
-        False if they were recorded already."""
+        """Add upstream changes to the release (kept across verdicts) and record them as one
+        incident per release and kind, however many assets or commits they touch: a later
+        change updates that incident. False if they were recorded already."""
         evidence = orjson.loads(row.evidence_json)
         changes = evidence.setdefault("changes", [])
         entries = [reason.to_dict() for reason in reasons if reason.to_dict() not in changes]
@@ -529,19 +545,21 @@ class Watcher:
             return False
         changes.extend(entries)
         row.evidence_json = orjson.dumps(evidence).decode()
-        first = reasons[0]
+        same_kind = [change for change in changes if change["code"] == kind.value]
+        first = same_kind[0]
+        more = f" (and {len(same_kind) - 1} more)" if len(same_kind) > 1 else ""
         record_incident(
             session,
             kind=kind,
             tool=tool.name,
             version=row.version,
             severity=Severity.CRITICAL,
-            summary=f"{tool.name} {row.version}: {first.code}: {first.found}",
-            detail={"changes": entries},
-            dedupe_key=dedupe_key,
+            summary=f"{tool.name} {row.version}: {kind.value}: {first.get('found')}{more}",
+            detail={"changes": same_kind},
+            dedupe_key=f"{kind.value}:{tool.name}:{canonical_version(row.version)}",
         )
-        report.incidents.append(f"{first.code} {row.version}")
-        log.error("%s %s: %s (%s)", tool.name, row.version, first.code, first.found)
+        report.incidents.append(f"{kind.value} {row.version}")
+        log.error("%s %s: %s (%s)", tool.name, row.version, kind.value, entries[0].get("found"))
         return True
 
     def _cached(self, url: str) -> Cached | None:
@@ -551,7 +569,7 @@ class Watcher:
 
     @staticmethod
     def _store_cache(session: Session, listing: Listing[Any]) -> None:
-        if listing.etag is None:
+        if listing.etag is None or not listing.changed:  # an unchanged listing is cached already
             return
         row = session.get(HttpCacheRow, listing.url) or HttpCacheRow(
             url=listing.url, etag=listing.etag, body_json=listing.body_json
@@ -584,34 +602,65 @@ def accept_evidence(engine: Engine, tool: str, version: str, actor: str, reason:
                 f"{tool} {row.version} is not held for evidence-changed (status {row.status}, "
                 f"reasons: {codes}): nothing to accept"
             )
-        profile = orjson.loads(row.evidence_json).get("profile", {})
-        baseline = session.get(EvidenceBaselineRow, tool)
-        if baseline is None:
-            baseline = EvidenceBaselineRow(
-                tool=tool, version=row.version, profile_json="{}", accepted_by=actor, reason=""
-            )
-        baseline.version, baseline.profile_json = row.version, orjson.dumps(profile).decode()
-        baseline.accepted_by, baseline.reason, baseline.accepted_at = (
-            actor,
-            reason.strip(),
-            datetime.now(UTC),
+        raw = orjson.loads(row.evidence_json).get("profile", {})
+        profile = EvidenceProfile.from_dict(raw)
+        baseline = load_baseline(session, tool) or Baseline.first(
+            row.version, profile, actor, reason.strip()
         )
-        session.add(baseline)
+        differing = {
+            name: value
+            for name, value in profile.to_dict().items()
+            if getattr(baseline.profile, name) != value
+        }
+        save_baseline(
+            session, tool, baseline.adopting(differing, row.version, actor, reason.strip())
+        )
         remaining = [r for r in reasons if r.code != "evidence-changed"]
         row.reasons_json = orjson.dumps([r.to_dict() for r in remaining]).decode()
         if not remaining:
             row.status, row.verified_at = "verified", datetime.now(UTC)
+            # The cause is accepted: later fetches are not exposure, and no alert is due.
+            resolve_incident(session, f"verification-failed:{tool}:{canonical_version(version)}")
         record_event(
             session,
             actor,
             "accept-evidence",
             f"{tool} {row.version}",
             reason=reason.strip(),
-            profile=profile,
+            profile=raw,
         )
         bump_revision(session)
         session.commit()
         return row.status
+
+
+@dataclass(frozen=True, slots=True)
+class _Due(Generic[T]):
+    """What `_due` found: the items to verify, and whether an item has no release recorded."""
+
+    items: list[tuple[str, T]]
+    unrecorded: bool
+
+
+def _tag(release: UpstreamRelease) -> str:
+    return release.tag
+
+
+def _name(tag: UpstreamTag) -> str:
+    return tag.name
+
+
+def _replaced(name: str, tag: str, pinned: AssetSighting, seen: AssetSighting) -> Reason:
+    """The `digest-changed` reason of an asset replaced upstream after first sight."""
+    differences = ", ".join(asset_changed(pinned, seen))
+    return Reason(
+        "digest-changed",
+        f"{name} as first seen: {pinned.describe()}",
+        seen.describe(),
+        f"{name} of {tag} was replaced upstream after toolgate first saw it ({differences} "
+        "changed); the first-seen file stays allowed when asked for by sha256, the new one is "
+        "denied",
+    )
 
 
 def _order(version: str) -> tuple[int, Any]:

@@ -114,8 +114,10 @@ def test_bad_rest_advisories_are_skipped() -> None:
         **DIO,
         "vulnerabilities": [{**DIO["vulnerabilities"][0], "vulnerable_version_range": "< banana"}],
     }
-    skipped = parse_advisory(bad_range, source="g")
-    assert isinstance(skipped, SkippedRecord) and "'banana' is not a valid SemVer" in skipped.reason
+    # Kept, never dropped: the matcher reports its range as unevaluated (see test_match).
+    kept = parse_advisory(bad_range, source="g")
+    assert isinstance(kept, ParsedRecord)
+    assert any("'banana' is not a valid Pub version" in note for note in kept.advisory.notes)
     assert isinstance(parse_advisory([], source="g"), SkippedRecord)
     assert isinstance(parse_advisory({**DIO, "updated_at": None}, source="g"), SkippedRecord)
 

@@ -133,29 +133,49 @@ def test_cwe_506_marks_malicious() -> None:
 def test_unknown_ordering_matches_listed_versions_only_and_says_so() -> None:
     listed = parse_record(
         osv(
-            "DSA-1",
+            "ASB-1",
             affected=[
                 {
-                    "package": {"ecosystem": "Debian:12", "name": "openssl"},
-                    "ranges": [
-                        {
-                            "type": "ECOSYSTEM",
-                            "events": [{"introduced": "0"}, {"fixed": "3.0.11-1"}],
-                        }
-                    ],
-                    "versions": ["3.0.9-1", "3.0.10-1"],
+                    "package": {"ecosystem": "Android", "name": "platform"},
+                    "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}]}],
+                    "versions": ["12", "12L"],
                 }
             ],
         ),
         source="test",
     )
-    ranged = record("DSA-2", "Debian:12", "openssl", {"introduced": "0"}, {"fixed": "3.0.12-1"})
+    ranged = record("ASB-2", "Android", "platform", {"introduced": "0"}, {"fixed": "14"})
     index = AdvisoryIndex([listed, ranged])
-    result = index.explain("Debian:12", "openssl", "3.0.10-1")
+    result = index.explain("Android", "platform", "12L")
     (match,) = result.matches
-    assert match.advisory_id == "DSA-1" and match.exact_only
-    assert result.unevaluated == ("DSA-2",)  # its range cannot be evaluated: never guessed
+    assert match.advisory_id == "ASB-1" and match.exact_only
+    # Its range cannot be evaluated: never guessed, never dropped, and the reason says why.
+    assert [str(u) for u in result.unevaluated] == [
+        "ASB-2: no version ordering is known for Android"
+    ]
+    assert index.explain("Android", "platform", "13").matches == ()
+
+
+def test_debian_ranges_are_evaluated_with_dpkg_rules() -> None:
+    dsa = record(
+        "DSA-2", "Debian:12", "openssl", {"introduced": "0"}, {"fixed": "3.0.11-1~deb12u1"}
+    )
+    index = AdvisoryIndex([dsa])
+    (match,) = index.match("debian:12", "openssl", "3.0.11-1~deb11u1")
+    assert match.reason.endswith("is in ECOSYSTEM range introduced 0, fixed 3.0.11-1~deb12u1")
     assert index.explain("Debian:12", "openssl", "3.0.11-1").matches == ()
+
+
+def test_a_range_with_an_unreadable_version_is_kept_and_reported() -> None:
+    rec = record("GHSA-bad", "npm", "left-pad", {"introduced": "1.0.0"}, {"fixed": "next"})
+    assert rec.notes == (
+        "fixed 'next' is not a valid SemVer version: the range cannot be evaluated",
+    )
+    result = AdvisoryIndex([rec]).explain("npm", "left-pad", "1.2.0")
+    assert result.matches == ()
+    (skipped,) = result.unevaluated
+    assert skipped.advisory_id == "GHSA-bad"
+    assert "'next' is not a valid SemVer version" in skipped.why
 
 
 def test_git_ranges_only_match_their_own_commits() -> None:
@@ -175,7 +195,8 @@ def test_git_ranges_only_match_their_own_commits() -> None:
         source="test",
     )
     index = AdvisoryIndex([rec])
-    assert index.explain("PyPI", "demo", "1.0").unevaluated == ("PYSEC-9",)
+    (skipped,) = index.explain("PyPI", "demo", "1.0").unevaluated
+    assert skipped.advisory_id == "PYSEC-9" and "GIT commit ranges" in skipped.why
 
 
 def test_moving_action_tags_carry_a_note() -> None:
@@ -205,3 +226,29 @@ def test_severity_orders_matches() -> None:
         "GHSA-H",
         "GHSA-L",
     ]
+
+
+@pytest.mark.parametrize(
+    ("ecosystem", "listed", "queried"),
+    [("Maven", "1.0", "1"), ("RubyGems", "1.0.a2", "1.0.a.2"), ("Debian:12", "1.0-0", "1.0")],
+)
+def test_listed_versions_match_by_equality_with_unhashable_keys(
+    ecosystem: str, listed: str, queried: str
+) -> None:
+    affected = [{"package": {"ecosystem": ecosystem, "name": "p"}, "versions": [listed]}]
+    index = AdvisoryIndex([parse_record(osv("X-1", affected=affected), source="t")])
+    (match,) = index.match(ecosystem, "p", queried)
+    assert match.reason == f"X-1: {queried} is listed in the affected versions"
+
+
+def test_an_unevaluated_record_is_reported_unless_its_alias_group_matched() -> None:
+    good = record("GHSA-1", "npm", "left-pad", {"introduced": "1.0.0"}, {"fixed": "1.3.0"})
+    bad = record(
+        "OSV-1", "npm", "left-pad", {"introduced": "0"}, {"fixed": "soon"}, aliases=["GHSA-1"]
+    )
+    index = AdvisoryIndex([good, bad])
+    inside = index.explain("npm", "left-pad", "1.2.0")
+    assert [m.group_id for m in inside.matches] == ["GHSA-1"] and inside.unevaluated == ()
+    outside = index.explain("npm", "left-pad", "1.4.0")
+    assert outside.matches == ()
+    assert [u.advisory_id for u in outside.unevaluated] == ["OSV-1"]

@@ -104,7 +104,6 @@ BAD_RECORDS = [
         "X-4",
         "unknown ecosystem 'Cobol'",
     ),
-    (osv("X-5", affected=_range({"introduced": "0"}, {"fixed": "one.two"})), "X-5", "PyPI version"),
     (osv("X-6", affected=_range({"fixed": "1.0"})), "X-6", "without an 'introduced' event"),
     (osv("X-7", affected=_range({"introduced": "0"}, {"fixed": "< 2.0"})), "X-7", "constraint"),
     (osv("X-8", affected=_range({"introduced": "0"}, kind="RPM")), "X-8", "range type 'RPM'"),

@@ -7,8 +7,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from advisories import Event, Range, VersionError
+from advisories.ordering import PEP440, SEMVER
 from advisories.ranges import compile_range
-from advisories.versions import PEP440, SEMVER
 
 # A loaded CI machine can stall one example past the default 200 ms deadline.
 NO_DEADLINE = settings(deadline=None)

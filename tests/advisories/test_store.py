@@ -28,6 +28,7 @@ from advisories.store import (
     replace_kev,
     save_feed_state,
 )
+from tests.conftest import run_python
 
 from .conftest import OSV_FIXTURES
 from .test_osv_reading import BINARY_YAML, osv
@@ -213,3 +214,19 @@ def test_import_works_when_the_engine_begins_its_own_transactions(tmp_path: Path
     create_tables(engine)
     assert import_paths(engine, [OSV_FIXTURES], source="fixtures").new == 38
     assert import_paths(engine, [OSV_FIXTURES], source="fixtures").unchanged == 38
+
+
+def test_reading_and_storing_import_no_network_client() -> None:
+    """`import advisories` (local import, matching) loads neither httpx nor feedparser; the
+    clients and the feed sync come with the first use of their names."""
+    script = (
+        "import sys\n"
+        "import advisories\n"
+        "from advisories import import_paths, load_index, feed_hits\n"
+        "assert not {'httpx', 'feedparser'} & set(sys.modules), sorted(sys.modules)\n"
+        "from advisories import FeedSpec, GhsaClient, OsvApiClient\n"
+        "assert {'httpx', 'advisories.sync'} <= set(sys.modules)\n"
+        "assert advisories.sync_feed is advisories.sync.sync_feed\n"
+        "assert all(hasattr(advisories, name) for name in advisories.__all__)\n"
+    )
+    run_python(script)

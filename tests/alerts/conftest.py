@@ -28,7 +28,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from tests.conftest import free_port
+from verifier.alerts.sender import AlertSender
 from verifier.config import Config
+from verifier.inventory import sync_tools
 from verifier.store.models import DecisionLogRow
 
 SMTP_USER = "toolgate"
@@ -333,5 +335,20 @@ def alerts_config(
         return write_config(
             store_url, mode=mode, extra=alerts_toml(tmp_path, tls, smtp_port, **options)
         )
+
+    return make
+
+
+@pytest.fixture
+def setup(engine: Engine, alerts_config, mail_server, webhook: WebhookReceiver):
+    """A started mail server, a configuration alerting it and the webhook, a synced store."""
+
+    def make(**options: object) -> tuple[Config, MailServer, AlertSender]:
+        server = mail_server(implicit=options.pop("implicit", False))
+        tls_mode = "implicit" if server.implicit else "starttls"
+        options.setdefault("webhook_url", webhook.url)
+        config = alerts_config(server.port, tls_mode=tls_mode, **options)
+        sync_tools(engine, config)
+        return config, server, AlertSender(config, engine)
 
     return make

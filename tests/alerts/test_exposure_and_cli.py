@@ -93,7 +93,7 @@ def test_exposure_cli_exits_1_when_a_denied_version_was_fetched(live_server):
     assert denied.exit_code == 1
     report = json.loads(denied.stdout)
     assert report["decision"] == "deny" and report["runner_count"] == 2
-    table = runner.invoke(app, ["exposure", "trivy", "0.69.3", *config])
+    table = runner.invoke(app, ["exposure", "trivy", "0.69.3", *config], terminal_width=200)
     assert table.exit_code == 1
     assert "runner-eu-2" in table.stdout and "Rotate every credential" in table.stdout
 

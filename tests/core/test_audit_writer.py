@@ -76,9 +76,10 @@ def test_a_writer_killed_mid_batch_loses_nothing_and_is_restarted(engine: Engine
     assert versions == sorted(f"0.{n}.0" for n in range(10))
 
 
-def test_a_slow_store_makes_answers_wait_and_drops_nothing(write_config: Callable[..., Config]):
+def test_a_slow_store_drops_nothing(write_config: Callable[..., Config]):
     """SQLite locked by another writer (shorter than its busy timeout): a batch that fills the
-    buffer is answered only once its records are written; none is dropped."""
+    buffer waits a moment for the write (never long: a hung store must not stop decisions),
+    and no record is dropped while the store is slow but not failing."""
     config = write_config()
     audit = config.audit.model_copy(
         update={"buffer_limit": 1000, "flush_interval": timedelta(milliseconds=50)}
@@ -103,8 +104,7 @@ def test_a_slow_store_makes_answers_wait_and_drops_nothing(write_config: Callabl
         for thread in askers:
             thread.start()
             time.sleep(0.3)  # the first batch is in flight when the second fills the buffer
-        time.sleep(1.0)
-        assert len(answers) < 2  # one batch waits for the store: backpressure, not drops
+        time.sleep(1.0)  # the store stays locked a while
         lock.execute("COMMIT")
         lock.close()
         for thread in askers:

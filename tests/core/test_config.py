@@ -179,6 +179,7 @@ keywords = ["trivy", "re:aqua(security)?"]
 
 [advisories]
 deny_severity = "medium"
+unevaluated = "deny"
 
 [[feed]]
 name = "osv-go"
@@ -206,6 +207,7 @@ def test_feeds_waivers_and_advisory_packages_load(tmp_path: Path):
     assert [(f.name, f.type) for f in config.feeds] == [("osv-go", "osv-zip"), ("local", "osv")]
     assert config.feeds[1].max_age == timedelta(hours=2)
     assert config.advisories.deny_severity == "medium"
+    assert config.advisories.unevaluated == "deny"
     assert config.waivers[0].expires.tzinfo is not None
 
 
@@ -216,12 +218,13 @@ def test_feeds_waivers_and_advisory_packages_load(tmp_path: Path):
         (('"re:aqua(security)?"', '"re:(unclosed"'), ":5: tool[0].keywords:"),
         (
             ('path = "advisories"', 'path = "a"\nurl = "https://x"'),
-            ":15: feed[1]: give exactly one",
+            ":16: feed[1]: give exactly one",
         ),
-        (('type = "osv-zip"', 'type = "csv"'), ":12: feed[0].type:"),
-        (('name = "local"', 'name = "osv-go"'), ':16: feed[1].name: "osv-go" is configured twice'),
-        (('tool = "trivy"\nversions', 'tool = "tivy"\nversions'), ':23: waiver[0].tool: "tivy"'),
-        (("expires = 2026-12-31\n", ""), ":21: waiver[0].expires: Field required"),
+        (('type = "osv-zip"', 'type = "csv"'), ":13: feed[0].type:"),
+        (('unevaluated = "deny"', 'unevaluated = "allow"'), ":9: advisories.unevaluated:"),
+        (('name = "local"', 'name = "osv-go"'), ':17: feed[1].name: "osv-go" is configured twice'),
+        (('tool = "trivy"\nversions', 'tool = "tivy"\nversions'), ':24: waiver[0].tool: "tivy"'),
+        (("expires = 2026-12-31\n", ""), ":22: waiver[0].expires: Field required"),
     ],
 )
 def test_feed_and_waiver_errors_name_line_and_key(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, inspect, select
 from sqlmodel import Session
 
 from verifier.audit import AuditBuffer, AuditRecord, query_audit
@@ -45,6 +46,15 @@ def revision(engine: Engine) -> int:
 def test_migrations_are_idempotent_and_at_head(engine: Engine):
     upgrade(engine)
     assert current_revision(engine) == head_revision()
+
+
+def test_the_audit_log_keeps_an_index_for_each_reader(engine: Engine):
+    """Each index costs every appended answer (4-5 us of CPU on SQLite), and each has a reader:
+    (at) time windows and audit pages, (tool, at) one tool's audit pages, (tool, version) the
+    exposure of one version. On a log where one tool has most rows, a missing one turns a
+    lookup into a scan or a sort of that tool's rows (bench/decision_api.py's docstring)."""
+    indexes = {tuple(ix["column_names"]) for ix in inspect(engine).get_indexes("decision_log")}
+    assert indexes == {("at",), ("tool", "at"), ("tool", "version")}
 
 
 def test_sync_tools_adds_updates_and_removes(engine: Engine, config: Config, write_config):
@@ -194,6 +204,23 @@ def test_audit_buffer_writes_in_batches_and_queries(engine: Engine):
     assert len(query_audit(engine, tool="trivy", since=now - timedelta(hours=1))) == 1
     (would,) = query_audit(engine, would_deny=True)
     assert (would.decision, would.runner, would.job) == ("warn", "gh-42", "https://ci/job/1")
+    assert [row.at for row in query_audit(engine, tool="trivy")] == [now, now - timedelta(days=2)]
+
+
+@pytest.mark.postgres
+def test_a_batch_postgres_refuses_is_kept_with_the_error(pg_database: Callable[[], str]):
+    """The store's refusal (here a runner name over its column's 200 characters, which only
+    PostgreSQL enforces) fails the whole batch: nothing written, every record kept."""
+    engine = create_store_engine(pg_database())
+    upgrade(engine)
+    buffer = AuditBuffer(engine, limit=1000)
+    now = datetime.now(UTC)
+    buffer.append(record("trivy", "allow", now))
+    buffer.append(replace(record("cosign", "allow", now), runner="r" * 201))
+    assert asyncio.run(buffer.flush()) == 0
+    assert len(buffer) == 2 and buffer.last_error and "too long" in buffer.last_error
+    assert query_audit(engine) == []
+    engine.dispose()
 
 
 def test_a_full_audit_buffer_makes_answers_wait_instead_of_dropping(engine: Engine):

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from verifier.demo.claims import ClaimAudit
 from verifier.demo.client import DaemonClient
 from verifier.demo.mailbox import Mail
 from verifier.demo.scenario import TRIVY_2026
@@ -34,6 +35,7 @@ class E2E:
     world: World
     token: str
     client: DaemonClient
+    claims: ClaimAudit
 
     @property
     def mail(self) -> list[Mail]:
@@ -86,7 +88,10 @@ def e2e(tmp_path: Path) -> Iterator[Callable[..., E2E]]:
             world.apply(action)
         stack.configure(edit(demo_template()))
         tokens = stack.tokens({"ci": {Scope.CHECK}, "observer": {Scope.READ}})
-        run = E2E(stack, world, tokens["ci"], DaemonClient(stack.daemon.url, tokens["observer"]))
+        client = DaemonClient(stack.daemon.url, tokens["observer"])
+        claims = ClaimAudit(DaemonClient(stack.daemon.url, tokens["observer"]))
+        stack.mailbox.check = claims  # every alert's claim, checked as it arrives
+        run = E2E(stack, world, tokens["ci"], client, claims)
         made.append(run)
         return run
 
@@ -94,3 +99,6 @@ def e2e(tmp_path: Path) -> Iterator[Callable[..., E2E]]:
     for run in made:
         run.client.close()
         run.stack.stop()
+        run.claims.client.close()
+    violations = [v for run in made for v in run.claims.violations]
+    assert violations == [], "alerts whose claim was false when sent"

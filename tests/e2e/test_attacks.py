@@ -206,6 +206,7 @@ def play(run: E2E, case: Attack) -> None:
         run.stack.mailbox.wait_for(case.alert)
         mailed = [m for m in run.mail if case.alert in m.subject]
         assert [m.recipients for m in mailed] == [("secops@example.org",)], mailed
+        assert run.claims.checked >= 1 and run.claims.violations == []
     case.check(run)
 
     sent = run.sent()

@@ -46,6 +46,7 @@ def test_decisions_keep_serving_while_upstream_is_down_and_staleness_is_reported
     run.stack.mailbox.wait_for("github-advisories", "osv")
     stale_mail = [m.subject for m in run.mail if "has not synced" in m.subject]
     assert len(stale_mail) == 2, stale_mail
+    assert all(s.startswith("NOTICE advisory feed ") for s in stale_mail), stale_mail
 
     for restart in (True, False):  # before and after a restart while upstream is still down
         again = run.ask("trivy", "0.69.3", sha256=digest, asset=ASSET)

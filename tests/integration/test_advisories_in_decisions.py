@@ -13,15 +13,18 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlmodel import Session
 from typer.testing import CliRunner
 
 from tests.conftest import FIXTURES, LiveServer
+from tests.web.conftest import login
 from verifier.cli import app
 from verifier.incidents import list_incidents
 from verifier.store.models import ReleaseRow
 from verifier.store.revision import bump_revision
+from verifier.tokens import Scope
 
 HERE = Path(__file__).resolve().parent
 TRIVY_2026 = HERE.parent / "data" / "osv-trivy-2026"
@@ -123,6 +126,14 @@ def test_an_osv_feed_makes_the_api_deny_an_affected_version(live_server, feed_se
     with Session(server.engine) as session:
         incidents = [i for i in list_incidents(session) if i.kind == "advisory"]
     assert [(i.tool, i.version, i.severity) for i in incidents] == [("trivy", "0.69.4", "critical")]
+    # `toolgate tools` gives the reasons the API gives, advisories included
+    listed = CliRunner().invoke(
+        app, ["tools", "--json", "--config", str(server.config.source_path)]
+    )
+    assert listed.exit_code == 0, listed.output
+    (trivy,) = [t for t in json.loads(listed.stdout)["tools"] if t["name"] == "trivy"]
+    (row,) = [v for v in trivy["versions"] if v["version"] == "0.69.4"]
+    assert (row["decision"], [r["code"] for r in row["reasons"]]) == ("deny", codes(denied))
 
 
 def test_withdrawal_and_waivers_retract_the_denial(
@@ -191,9 +202,10 @@ def test_a_feed_that_cannot_be_read_makes_readyz_degraded(live_server, feed_serv
     server = live_server(extra=feed_config(feed_server.url), advisories=True)  # nothing published
     with server.client() as client:
         wait_for(lambda: client.get("/readyz").json()["stale_feeds"] == ["osv-go"])
-        assert client.get("/readyz").json()["status"] == "degraded"
+        ready = client.get("/readyz").json()
+        assert (ready["status"], ready["failing_feeds"]) == ("degraded", ["osv-go"])
     with Session(server.engine) as session:
-        assert [i.kind for i in list_incidents(session)] == ["feed-stale"]
+        assert sorted(i.kind for i in list_incidents(session)) == ["feed-failing", "feed-stale"]
 
 
 def test_cli_import_match_and_show(tmp_path: Path, write_config):
@@ -227,3 +239,79 @@ def test_cli_import_match_and_show(tmp_path: Path, write_config):
     assert shown.exit_code == 0
     assert {r["id"] for r in json.loads(shown.stdout)} == {"GHSA-69fq-xp46-6x23", "GO-2026-4919"}
     assert runner.invoke(app, ["advisories", "show", "CVE-1999-0001", *args]).exit_code == 1
+
+
+def unreadable_trivy_record() -> dict:
+    """A real record for trivy whose fix is not a Go version: it covers trivy but cannot be
+    evaluated."""
+    ghsa = record("GHSA-69fq-xp46-6x23.json")
+    affected = {**ghsa["affected"][0]}
+    affected["ranges"] = [
+        {"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "next-release"}]}
+    ]
+    return {**ghsa, "id": "GHSA-unread-able0-0001", "aliases": [], "affected": [affected]}
+
+
+@pytest.mark.parametrize(("action", "decision"), [("warn", "warn"), ("deny", "deny")])
+def test_an_advisory_that_cannot_be_evaluated_is_never_a_clean_allow(
+    live_server, feed_server: FeedServer, action: str, decision: str
+):
+    feed_server.publish_zip("/Go/all.zip", [unreadable_trivy_record()])
+    extra = f'\n[advisories]\nunevaluated = "{action}"\n' + feed_config(feed_server.url)
+    server = live_server(extra=extra, advisories=True)
+    token = server.token("runner")
+    add_release(server, "trivy", "0.69.3")
+    wait_for(lambda: "advisory-unevaluated" in codes(decide(server, token, "trivy", "0.69.3")))
+    answer = decide(server, token, "trivy", "0.69.3")
+    assert answer["decision"] == decision
+    (reason,) = [r for r in answer["reasons"] if r["code"] == "advisory-unevaluated"]
+    assert "GHSA-unread-able0-0001" in reason["found"]
+    assert "'next-release' is not a valid Go version" in reason["detail"]
+    # ... and on the dashboard's advisories page, marked as not evaluated
+    with httpx.Client(base_url=server.url, timeout=10) as browser:
+        assert login(browser, server.token("reader", Scope.READ)).status_code == 303
+        page = browser.get("/ui/advisories").text
+    assert "GHSA-unread-able0-0001" in page and "not evaluated" in page
+    with Session(server.engine) as session:
+        (incident,) = [i for i in list_incidents(session) if i.kind == "advisory"]
+    assert incident.summary.startswith("GHSA-unread-able0-0001 could not be evaluated for trivy")
+
+
+def test_cli_match_explains_and_fails_on_unevaluated_records(tmp_path: Path, write_config):
+    config = write_config()
+    directory = tmp_path / "osv"
+    directory.mkdir()
+    (directory / "bad.json").write_text(json.dumps(unreadable_trivy_record()))
+    ubuntu = {
+        "id": "UBUNTU-CVE-2024-0001",
+        "modified": "2024-05-06T14:35:40Z",
+        "affected": [
+            {
+                "package": {"ecosystem": "Ubuntu:22.04:LTS", "name": "openssl"},
+                "ranges": [
+                    {
+                        "type": "ECOSYSTEM",
+                        "events": [{"introduced": "0"}, {"fixed": "3.0.2-0ubuntu1.15"}],
+                    }
+                ],
+            }
+        ],
+    }
+    (directory / "ubuntu.json").write_text(json.dumps(ubuntu))
+    runner = CliRunner()
+    args = ["--config", str(config.source_path)]
+    imported = runner.invoke(app, ["advisories", "import", str(directory), *args])
+    assert imported.exit_code == 0, imported.stderr  # kept, not skipped
+    trivy = ["advisories", "match", "Go", "github.com/aquasecurity/trivy", "0.69.3", *args]
+    unevaluated = runner.invoke(app, [*trivy, "--json"])
+    assert unevaluated.exit_code == 1
+    (item,) = json.loads(unevaluated.stdout)["unevaluated"]
+    assert item["id"] == "GHSA-unread-able0-0001" and "next-release" in item["why"]
+    ssl = ["advisories", "match", "Ubuntu:22.04:LTS", "openssl"]
+    affected = runner.invoke(app, [*ssl, "3.0.2-0ubuntu1.14", "--json", *args])
+    assert affected.exit_code == 1
+    (match,) = json.loads(affected.stdout)["matches"]
+    assert match["matched"].endswith("in ECOSYSTEM range introduced 0, fixed 3.0.2-0ubuntu1.15")
+    assert runner.invoke(app, [*ssl, "3.0.2-0ubuntu1.15", *args]).exit_code == 0
+    unknown = runner.invoke(app, ["advisories", "match", "Cobol", "x", "1.0", *args])
+    assert unknown.exit_code == 2 and "unknown ecosystem 'Cobol'" in unknown.stderr

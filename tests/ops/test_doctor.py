@@ -94,6 +94,8 @@ def test_doctor_all_green_then_each_failure_named(
         "configuration": "ok",
         "state directory": "ok",
         "store": "ok",
+        "advisory feeds": "skip",  # none configured
+        "running daemon": "skip",  # not started
         "secrets": "ok",
         "GitHub API": "ok",
         "clock": "ok",

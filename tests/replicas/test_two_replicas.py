@@ -31,13 +31,13 @@ RECORD = Path(__file__).parents[1] / "data" / "osv-trivy-2026" / "GHSA-69fq-xp46
 DIGEST = "ab" * 32
 
 
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> float:
-    """Poll `condition` every 10 ms; returns the seconds it took."""
-    start = time.monotonic()
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll `condition` every 10 ms until it holds; fails after `timeout` (a generous deadline,
+    never a measured duration)."""
+    deadline = time.monotonic() + timeout
     while not condition():
-        assert time.monotonic() - start < timeout, f"{what}: not within {timeout}s"
+        assert time.monotonic() < deadline, f"{what}: not within {timeout}s"
         time.sleep(0.01)
-    return time.monotonic() - start
 
 
 def decision(replica: Replica, token: str, version: str) -> dict[str, object]:
@@ -65,15 +65,15 @@ def tokens(pair: Pair) -> tuple[str, str]:
             with replica.client(check) as client:
                 return client.get("/v1/decision?tool=trivy&version=1").status_code == 200
 
-        wait_for(known, 5, f"replica {replica.name} learning the new token")
+        wait_for(known, 30, f"replica {replica.name} learning the new token")
     return admin, check
 
 
-def test_a_block_made_through_one_replica_is_answered_deny_by_the_other_within_a_second(
+def test_a_block_made_through_one_replica_is_answered_deny_by_the_other_on_notification(
     replicas: Callable[..., Pair],
 ):
-    # Polling every 5 s alone would usually miss the second: the notification must do it.
-    pair = replicas(server='snapshot_interval = "5s"')
+    # Polling every hour never gets there within the deadline: the notification must do it.
+    pair = replicas(server='snapshot_interval = "1h"')
     admin, check = tokens(pair)
     for version in ("0.69.1", "0.69.2", "0.69.3"):
 
@@ -81,11 +81,11 @@ def test_a_block_made_through_one_replica_is_answered_deny_by_the_other_within_a
             return decision(pair.b, check, version)["decision"]
 
         override(pair.a, admin, "approve", version)
-        wait_for(lambda: answer() == "allow", 2, "the approval")
+        wait_for(lambda: answer() == "allow", 30, "the approval")
         override(pair.a, admin, "block", version)
-        took = wait_for(lambda: answer() == "deny", 1, "the block")
+        wait_for(lambda: answer() == "deny", 30, "the block")
         codes = [reason["code"] for reason in decision(pair.b, check, version)["reasons"]]
-        assert "manual-block" in codes, (version, took)
+        assert "manual-block" in codes, version
 
 
 @pytest.fixture
@@ -151,7 +151,7 @@ to = ["secops@example.org"]
     versions = ("0.69.4", "0.69.5", "0.69.6")
     for replica, version in zip((pair.a, pair.b, pair.a), versions, strict=True):
         override(replica, admin, "block", version)
-    wait_for(lambda: len(mailbox.received) >= len(versions), 10, "the alert mails")
+    wait_for(lambda: len(mailbox.received) >= len(versions), 30, "the alert mails")
     time.sleep(2.0)  # several more passes of both senders: nothing else may arrive
     subjects = sorted(str(r.message["Subject"]) for r in mailbox.received)
     assert len(subjects) == len(versions), subjects
@@ -194,7 +194,7 @@ interval = "1h"
                     found = row.first()
                 return None if found is None else LeaseRow.model_validate(found._mapping)
 
-            wait_for(lambda: len(arrivals) == 1, 10, "replica A starting the sync")
+            wait_for(lambda: len(arrivals) == 1, 30, "replica A starting the sync")
             held = lease()
             assert held is not None and held.holder is not None
             assert f":{pair.a.pid}:" in held.holder
@@ -203,10 +203,9 @@ interval = "1h"
             assert len(arrivals) == 1, "B synced a feed A was syncing"
             pair.a.kill()
             expired_at = lease().expires_at  # type: ignore[union-attr]
-            wait_for(lambda: len(arrivals) == 2, 10, "replica B taking the sync over")
+            wait_for(lambda: len(arrivals) == 2, 30, "replica B taking the sync over")
             assert expired_at is not None and arrivals[1] >= expired_at
-            assert (arrivals[1] - expired_at).total_seconds() < 4  # B looks every second
-            wait_for(lambda: lease().last_done_at is not None, 5, "B finishing the sync")
+            wait_for(lambda: lease().last_done_at is not None, 30, "B finishing the sync")
             state = next(s for s in feed_states(engine) if s.feed == "osv-slow")
             assert state.last_success_at is not None and state.last_error is None
             assert lease().holder is None  # type: ignore[union-attr]

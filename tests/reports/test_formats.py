@@ -13,9 +13,11 @@ from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 from typer.testing import CliRunner
 
+from tests.conftest import run_python
 from tests.reports.conftest import Store
 from verifier.cli import app
 from verifier.reports import FORMATS, KINDS, ReportError, render
+from verifier.reports.formats import FORMATS as WRITERS
 
 _EXTERNAL = re.compile(
     r"""(?:src|href|action|srcset|poster|data)\s*=\s*["']?\s*(?:https?:)?//"""
@@ -233,3 +235,50 @@ def test_cli_writes_the_report_to_stdout_or_a_file(populated, tmp_path) -> None:
     for bad in (["report", "sbom", *config], ["report", "inventory", "-f", "pdf", *config]):
         result = runner.invoke(app, bad)
         assert result.exit_code == 2 and "unknown" in result.output
+
+
+def test_an_unevaluated_advisory_shows_in_reports(populated, tmp_path) -> None:
+    store: Store = populated()
+    record = {
+        "id": "GHSA-unread-able0-0002",
+        "modified": "2026-03-20T00:00:00Z",
+        "summary": "a fix event that is not a Go version",
+        "affected": [
+            {
+                "package": {"ecosystem": "Go", "name": "github.com/aquasecurity/trivy"},
+                "ranges": [
+                    {"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "soon"}]}
+                ],
+            }
+        ],
+    }
+    path = tmp_path / "unreadable.json"
+    path.write_bytes(orjson.dumps(record))
+    store.cli("advisories", "import", str(path))
+    document = orjson.loads(render("advisories", "json", store.engine, store.config, store.now))
+    unevaluated = [m for m in document["matches"] if m["advisory_id"] == "GHSA-unread-able0-0002"]
+    assert unevaluated and all(m["unevaluated"] and m["state"] == "warn" for m in unevaluated)
+    assert "'soon' is not a valid Go version" in unevaluated[0]["detail"]
+    bom = orjson.loads(render("advisories", "cyclonedx", store.engine, store.config, store.now))
+    found = [v for v in bom["vulnerabilities"] if v["id"] == "GHSA-unread-able0-0002"]
+    assert found  # one per affected version
+    for vulnerability in found:
+        assert vulnerability["analysis"]["state"] == "in_triage"
+        assert "could not evaluate" in vulnerability["analysis"]["detail"]
+
+
+def test_each_format_module_is_imported_on_first_use_only() -> None:
+    """`--format json` imports neither the CycloneDX library nor the advisory feeds' network
+    clients; every format name maps to its writer."""
+    script = (
+        "import sys\n"
+        "from verifier.reports import render\n"
+        "from verifier.reports.formats import FORMATS\n"
+        "assert not {'cyclonedx', 'httpx', 'feedparser'} & set(sys.modules)\n"
+        "assert FORMATS['json'].name == 'json' and 'cyclonedx' not in sys.modules\n"
+        "assert all(FORMATS[name].name == name for name in FORMATS)\n"
+        "assert 'cyclonedx' in sys.modules\n"
+    )
+    run_python(script)
+    with pytest.raises(KeyError):
+        WRITERS["pdf"]

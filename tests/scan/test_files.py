@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-import time
 import tomllib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -69,17 +69,21 @@ def test_invalid_yaml_names_the_position():
     assert isinstance(failure, ParseFailure) and failure.line == 2
 
 
-def test_aliases_are_read_once_and_fast():
+def test_aliases_are_read_once():
+    # Expanded, these aliases are 10^30 nodes: reading them once is the only way to finish at
+    # all, so a generous deadline tells the two apart without measuring anything.
     levels = ["x0: &l0 [" + ", ".join(["lol"] * 10) + "]"]
     for n in range(1, 30):
         levels.append(f"x{n}: &l{n} [" + ", ".join([f"*l{n - 1}"] * 10) + "]")
     text = "\n".join(levels) + "\nstep: &s {uses: o/r@main}\njobs: {a: {steps: [*s, *s, *l29]}}\n"
-    started = time.perf_counter()
-    documents = parse(text)
-    assert not isinstance(documents, ParseFailure)
-    references = extract("w.yml", text, documents)
-    assert [r.subject for r in references] == ["o/r"]
-    assert time.perf_counter() - started < 2.0
+
+    def subjects() -> list[str]:
+        documents = parse(text)
+        assert not isinstance(documents, ParseFailure)
+        return [r.subject for r in extract("w.yml", text, documents)]
+
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(subjects).result(timeout=120) == ["o/r"]
 
 
 def test_suggested_tables_load_as_inventory(rig: ScanRig):

@@ -100,8 +100,8 @@ def test_a_blocked_consumer_bounds_what_the_reader_takes(monkeypatch) -> None:
     with Digester(blocked, sha512=False) as hasher:
         thread = threading.Thread(target=reader, args=(hasher,))
         thread.start()
-        seen, deadline = -1, time.monotonic() + 5
-        while seen != fed and time.monotonic() < deadline:  # until the reader stops advancing
+        seen, deadline = -1, time.monotonic() + 30
+        while (seen != fed or not fed) and time.monotonic() < deadline:  # until it stops advancing
             seen = fed
             time.sleep(0.1)
         assert 1 <= fed < digests._MAX_PENDING  # waiting on the sink, buffers bounded

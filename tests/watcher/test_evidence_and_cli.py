@@ -5,11 +5,27 @@ from __future__ import annotations
 import json
 import time
 
+from sqlmodel import Session
 from typer.testing import CliRunner
 
-from tests.watcher.conftest import ASSET, REPO, SOURCE_COMMIT, WORKFLOW, codes, rfc8785_tool
+from tests.core.test_api import wait_for
+from tests.watcher.conftest import (
+    ASSET,
+    REPO,
+    SOURCE_COMMIT,
+    WHEEL,
+    WHEEL_SHA256,
+    WORKFLOW,
+    codes,
+    rfc8785_tool,
+    sums,
+)
 from tests.watcher.conftest import signed_release_files as files
+from verifier.alerts.outbox import enqueue_new_exposure
+from verifier.audit import query_audit
 from verifier.cli import app
+from verifier.demo.upstream import sha256_hex
+from verifier.incidents import list_incidents
 
 ANY_TAG = rf"^{WORKFLOW.replace('.', '[.]')}@refs/tags/v[0-9.]+$"
 
@@ -46,6 +62,15 @@ def test_release_without_its_checksums_file_is_held_until_accepted(rig):
     assert "now verified" in accepted.stdout
     r.server.service.refresh()
     assert r.decide("rfc8785", "0.1.2")["decision"] == "allow"
+    # Accepted: the incident is resolved, so an allowed fetch now alerts nobody, and the
+    # exposure report gives no rotation steps for a version answered allow.
+    with Session(r.server.engine) as session:
+        assert [i.kind for i in list_incidents(session)] == []
+    wait_for(lambda: len(query_audit(r.server.engine, tool="rfc8785")) >= 3)
+    assert enqueue_new_exposure(r.server.engine) == 0
+    exposure = toolgate(r, "exposure", "rfc8785", "0.1.2")
+    assert exposure.exit_code == 0, exposure.output
+    assert "now answered allow" in exposure.stdout and "Rotate" not in exposure.stdout
     # Accepted once: the next release is compared with the accepted (weaker) baseline.
     r.github.add_release(REPO, "v0.1.3", files("0.1.3"))
     assert r.poll()["rfc8785"].verified == ["v0.1.3"]
@@ -97,3 +122,46 @@ def test_an_unreadable_token_file_leaves_the_daemon_serving(rig, caplog):
     r = rig(rfc8785_tool(), github=github)
     assert r.decide("rfc8785", "0.1.2")["decision"] == "deny"
     assert "release watcher not started: cannot read secret file" in caplog.text
+
+
+def test_a_second_tool_on_a_watched_repository_is_judged_from_the_cached_listing(rig):
+    second = rfc8785_tool().replace('name = "rfc8785"', 'name = "rfc8785-second"')
+    r = rig(rfc8785_tool() + "\n" + second)
+    r.github.add_commit(REPO, SOURCE_COMMIT)
+    r.github.add_release(REPO, "v0.1.2", files())
+    assert r.poll("rfc8785")["rfc8785"].verified == ["v0.1.2"]
+    # The listing is unchanged upstream (a 304): the new tool is judged against the cache.
+    report = r.poll("rfc8785-second")["rfc8785-second"]
+    assert len(r.github.api_requests("/releases")) == 2
+    assert (report.unchanged, report.new, report.verified) == (False, ["v0.1.2"], ["v0.1.2"])
+    assert r.decide("rfc8785-second", "0.1.2")["decision"] == "allow"
+    assert r.poll("rfc8785-second")["rfc8785-second"].unchanged
+
+
+def test_an_approval_spelled_without_v_is_one_row_and_one_failure_names_every_file(rig):
+    two_files = rfc8785_tool().replace(
+        'assets = ["rfc8785-{version}-py3-none-any.whl"]',
+        'assets = ["rfc8785-{version}-py3-none-any.whl", "extra-{version}.txt"]',
+    )
+    r = rig(two_files)
+    r.github.add_commit(REPO, SOURCE_COMMIT)
+    extra = b"extra file"
+    unsigned = {
+        ASSET: WHEEL,
+        "extra-0.1.2.txt": extra,
+        "SHA256SUMS": sums((ASSET, WHEEL_SHA256), ("extra-0.1.2.txt", sha256_hex(extra))),
+    }
+    r.github.add_release(REPO, "v0.1.2", unsigned)
+    r.poll()
+    body = r.decide("rfc8785", "0.1.2")
+    assert codes(body) == ["unsigned"]  # once, not once per file
+    assert body["reasons"][0]["detail"].startswith(f"{ASSET}, extra-0.1.2.txt: ")
+
+    approved = toolgate(
+        r, "approve", "rfc8785", "0.1.2", "--sha256", WHEEL_SHA256, "--reason", "vetted by hand"
+    )
+    assert approved.exit_code == 0, approved.output
+    listed = toolgate(r, "tools", "--json")
+    (tool,) = [t for t in json.loads(listed.stdout)["tools"] if t["name"] == "rfc8785"]
+    assert [v["version"] for v in tool["versions"]] == ["v0.1.2"]  # one row for the release
+    assert tool["versions"][0]["decision"] == "allow"

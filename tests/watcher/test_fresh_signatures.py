@@ -6,10 +6,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import select
+from sqlmodel import Session
 
 from tests.watcher.conftest import codes, sums
 from verifier.demo.authority import SigningAuthority, github_signer
 from verifier.demo.upstream import sha256_hex
+from verifier.store.models import EventRow, IncidentRow
 
 REPO = "aquasecurity/trivy"
 MAIN, ATTACKER = "1" * 40, "6" * 40
@@ -148,3 +151,64 @@ def test_signatures_from_another_sigstore_instance_are_signature_invalid(rig, au
     publish(r, SigningAuthority(), "0.69.3")  # a CA the trusted root does not know
     r.poll("trivy-ci")
     assert codes(r.decide("trivy-ci", "0.69.3")) == ["signature-invalid"]
+
+
+def _toolgate(rig, *args: str):
+    from typer.testing import CliRunner
+
+    from verifier.cli import app
+
+    return CliRunner().invoke(app, [*args, "--config", str(rig.server.config.source_path)])
+
+
+def test_attested_v1_v2_then_unattested_v3_is_held_until_accepted_and_audited(rig, authority):
+    r = rig(tool(SAN))
+    r.github.add_commit(REPO, MAIN)
+    publish(r, authority, "0.69.1", attest=True)
+    publish(r, authority, "0.69.2", attest=True)
+    publish(r, authority, "0.69.3")  # no attestation
+    report = r.poll("trivy-ci")["trivy-ci"]
+    assert (report.verified, report.rejected) == (["v0.69.1", "v0.69.2"], ["v0.69.3"])
+    body = r.decide("trivy-ci", "0.69.3")
+    assert (body["decision"], codes(body)) == ("deny", ["evidence-changed"])
+    reason = body["reasons"][0]
+    assert (reason["expected"], reason["found"]) == ("attested=True (as v0.69.1)", "attested=False")
+    with Session(r.server.engine) as session:  # one event: one incident, not two
+        rows = session.scalars(select(IncidentRow)).all()
+    assert [(i.kind, i.version) for i in rows] == [("evidence-changed", "v0.69.3")]
+
+    explained = _toolgate(r, "explain", "trivy-ci", "0.69.3", "--json")
+    assert explained.exit_code == 1, explained.output  # 1: denied now
+    compared = {p["name"]: p for p in json.loads(explained.stdout)["compared_with"]["parts"]}
+    assert (compared["attested"]["value"], compared["attested"]["from"]) == (True, "v0.69.1")
+
+    first = json.loads(_toolgate(r, "explain", "trivy-ci", "0.69.1", "--json").stdout)
+    (attestation,) = first["attestations"].values()
+    assert attestation["predicate_type"] == "https://slsa.dev/provenance/v1"
+    assert attestation["signer"].endswith("reusable-release.yaml@refs/tags/v0.69.1")
+    assert attestation["source_commit"] == MAIN and attestation["rekor_log_index"] is not None
+
+    accepted = _toolgate(r, "accept-evidence", "trivy-ci", "v0.69.3", "--reason", "GH outage")
+    assert accepted.exit_code == 0, accepted.output
+    r.server.service.refresh()
+    assert r.decide("trivy-ci", "0.69.3")["decision"] == "allow"
+    with Session(r.server.engine) as session:
+        (event,) = session.scalars(select(EventRow).where(EventRow.action == "accept-evidence"))
+    assert event.target == "trivy-ci v0.69.3" and "GH outage" in event.detail_json
+
+
+def test_the_baseline_ratchets_up_with_attested_releases(rig, authority):
+    r = rig(tool(SAN))
+    r.github.add_commit(REPO, MAIN)
+    publish(r, authority, "0.69.2")  # the first release: no attestation yet
+    publish(r, authority, "0.69.3", attest=True)
+    publish(r, authority, "0.69.7", attest=True)
+    publish(r, authority, "0.69.8")  # attestation gone
+    report = r.poll("trivy-ci")["trivy-ci"]
+    assert report.rejected == ["v0.69.8"]
+    reason = r.decide("trivy-ci", "0.69.8")["reasons"][0]
+    assert reason["code"] == "evidence-changed"
+    assert reason["expected"] == "attested=True (as v0.69.3)"
+    explained = _toolgate(r, "explain", "trivy-ci", "0.69.8")
+    assert explained.exit_code == 1, explained.output
+    assert "v0.69.3" in explained.stdout and "attested" in explained.stdout

@@ -115,6 +115,11 @@ def test_reuploaded_asset_denies_the_new_file_and_keeps_the_pinned_one(signed):
     assert rig.decide("rfc8785", "0.1.2", sha256=new_digest)["decision"] == "deny"
     assert incidents(rig) == ["digest-changed"]
     assert rig.poll("rfc8785")["rfc8785"].incidents == []  # seen again: nothing new
+    # Two more files replaced in one event: the same incident, updated once.
+    rig.github.put_asset(REPO, "v0.1.2", "SHA256SUMS", b"x")
+    rig.github.put_asset(REPO, "v0.1.2", f"{ASSET}.sigstore.json", b"{}")
+    assert rig.poll("rfc8785")["rfc8785"].incidents == ["digest-changed v0.1.2"]
+    assert incidents(rig) == ["digest-changed"]
 
 
 def test_moved_tag_denies_the_tag_and_keeps_the_first_commit_by_sha(rig):
@@ -175,3 +180,68 @@ def test_release_inside_its_cooldown_is_too_new(signed):
     assert (body["decision"], codes(body)) == ("deny", ["too-new"])
     assert body["reasons"][0]["eligible_at"].endswith("Z")
     assert body["newest_allowed"] is None
+
+
+def test_a_runner_that_fetched_the_genuine_build_is_not_told_to_rotate(signed):
+    """Runner A fetches the genuine wheel by sha256; the asset is re-uploaded; runner B asks
+    for the new bytes and is denied: neither needs rotating, and the incident mail says so."""
+    from datetime import UTC, datetime
+    from email import message_from_bytes, policy
+
+    from typer.testing import CliRunner
+
+    from tests.core.test_api import wait_for
+    from verifier.alerts.claims import check_claim
+    from verifier.alerts.message import AlertView, build_email
+    from verifier.audit import query_audit
+    from verifier.cli import app
+    from verifier.store.models import AlertRow
+
+    rig = signed()
+    rig.github.add_release(REPO, "v0.1.2", signed_release_files())
+    rig.poll("rfc8785")
+    server = rig.server
+
+    def ask(token_name: str, digest: str) -> str:
+        with server.client(server.token(token_name)) as client:
+            params = {"tool": "rfc8785", "version": "v0.1.2", "sha256": digest}
+            headers = {"X-Toolgate-Runner": token_name}
+            return client.get("/v1/decision", params=params, headers=headers).json()["decision"]
+
+    assert ask("runner-a", WHEEL_SHA256) == "allow"
+    wait_for(lambda: len(query_audit(server.engine, tool="rfc8785")) == 1)
+    rig.github.put_asset(REPO, "v0.1.2", ASSET, WHEEL + b"payload")
+    rig.poll("rfc8785")
+    new_digest = rig.github.repos[REPO].releases[0]["assets"][-1]["digest"].removeprefix("sha256:")
+    assert ask("runner-b", new_digest) == "deny"
+    wait_for(lambda: len(query_audit(server.engine, tool="rfc8785")) == 2)
+
+    config = ["--config", str(server.config.source_path)]
+    result = CliRunner().invoke(app, ["exposure", "rfc8785", "0.1.2", "--json", *config])
+    assert result.exit_code == 0, result.output  # denied, but nobody fetched unverified bytes
+    report = json.loads(result.stdout)
+    assert report["decision"] == "deny" and report["at_risk_count"] == 0
+    (fetch,) = report["runners"]  # runner B was denied: not exposed
+    assert (fetch["runner"], fetch["genuine"], fetch["sha256"]) == ("runner-a", True, WHEEL_SHA256)
+    assert "Rotate" not in " ".join(report["advice"])
+    document = CliRunner().invoke(app, ["report", "exposure", "--format", "json", *config])
+    assert document.exit_code == 0, document.output
+    assert json.loads(document.stdout)["exposures"] == []  # the genuine build is no exposure
+
+    with Session(server.engine) as session:
+        alert = session.scalars(select(AlertRow).where(AlertRow.kind == "digest-changed")).one()
+    claim = check_claim(server.service.snapshot_at(datetime.now(UTC)), alert)
+    assert claim.holds and claim.action == "deny"
+    raw = build_email(
+        [AlertView.of(alert, claim)],
+        key=alert.dedupe_key,
+        sender="toolgate@example.org",
+        recipient="secops@example.org",
+        now=datetime.now(UTC),
+    )
+    mail = message_from_bytes(raw, policy=policy.default)
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    assert "all the genuine build" in str(mail["Subject"])
+    assert "the genuine build (sha256 " + WHEEL_SHA256 in text
+    assert "No credential rotation is needed" in text and "Rotate every credential" not in text
+    assert "runner-b" not in text

@@ -416,3 +416,13 @@ def test_no_override_form_makes_the_action_fail(site: Site, fields: dict[str, st
         token = csrf_of(admin.get("/ui/tools/trivy").text)
         answer = admin.post("/ui/actions/override", data={**fields, "csrf": token})
     assert answer.status_code in (303, 404, 422), (fields, answer.text[:500])
+
+
+def test_a_tool_page_highlights_no_navigation_entry_and_expiry_reads_as_optional(site: Site):
+    with site.logged_in(site.admin) as admin:
+        page = admin.get("/ui/tools/trivy").text
+        overview = admin.get("/ui/").text
+    assert 'aria-current="page"' not in page  # "Overview" is not the page being shown
+    assert 'href="/ui/" aria-current="page"' in overview
+    assert 'placeholder="7d"' not in page and 'placeholder="30d"' not in page
+    assert 'name="expires" placeholder="never"' in page and "such as <code>7d</code>" in page

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from verifier.alerts.claims import NOTICE, RESOLVED, Claim
 from verifier.config import bare_address
 from verifier.exposure import Exposure
 from verifier.store.models import AlertRow
@@ -39,7 +40,13 @@ def _one_line(text: str, limit: int = _SUMMARY_LIMIT) -> str:
 
 @dataclass(frozen=True, slots=True)
 class AlertView:
-    """An alert as its readers see it: what is now answered, about what, and who is exposed."""
+    """An alert as its readers see it: what is now answered, about what, and who is exposed.
+
+    Built from a `Claim` re-checked just before sending: `action` is what runners are answered
+    now (`deny`, `warn`), `notice` for an incident about toolgate itself, or `resolved` for a
+    note that an earlier alert's claim no longer holds (`resolution` says why). The subject,
+    the body and the webhook payload all read `action` from here, so they cannot disagree.
+    """
 
     key: str
     action: str
@@ -51,12 +58,14 @@ class AlertView:
     detail: dict[str, Any]
     created_at: datetime
     exposure: Exposure
+    resolution: str | None = None
 
     @classmethod
-    def of(cls, alert: AlertRow, action: str) -> AlertView:
+    def of(cls, alert: AlertRow, claim: Claim) -> AlertView:
+        """The alert as `claim` (its re-check) allows it to be told."""
         return cls(
             key=alert.dedupe_key,
-            action=action,
+            action=claim.action if claim.holds else RESOLVED,
             kind=alert.kind,
             tool=alert.tool,
             version=alert.version,
@@ -64,12 +73,20 @@ class AlertView:
             summary=alert.summary,
             detail=orjson.loads(alert.detail_json),
             created_at=alert.created_at,
-            exposure=Exposure.from_dict(orjson.loads(alert.exposure_json)),
+            exposure=claim.exposure,
+            resolution=None if claim.holds else claim.why_not,
         )
+
+    @property
+    def answered(self) -> bool:
+        """Whether the alert states what runners are answered (not a notice or resolution)."""
+        return self.action not in (NOTICE, RESOLVED)
 
     @property
     def target(self) -> str:
         """`trivy 0.69.4`, or the digest / commit / whole tool the incident names."""
+        if self.kind == "feed-stale":
+            return "advisory feed " + str(self.detail.get("feed", "?"))
         if self.version:
             return f"{self.tool} {self.version}"
         if digest := self.exposure.sha256 or self.exposure.commit:
@@ -87,16 +104,24 @@ class AlertView:
 
     @property
     def subject(self) -> str:
-        """`DENY trivy 0.69.4 — signature from unexpected commit — 3 runners fetched it`."""
+        """`DENY trivy 0.69.4 — signature from unexpected commit — 3 runners fetched it`;
+        `RESOLVED trivy 0.69.4 — … — now answered allow (…)`; `NOTICE advisory feed osv — …`."""
+        if self.resolution is not None:
+            return f"{self.action.upper()} {self.target} — {self.headline} — {self.resolution}"
+        if self.action == NOTICE:
+            return f"{self.action.upper()} {self.target} — {self.headline}"
         return f"{self.action.upper()} {self.target} — {self.headline} — {self.exposure.describe()}"
 
     @property
     def facts(self) -> list[tuple[str, str]]:
-        """The incident's detail as (name, text) pairs; structured values as compact JSON."""
+        """The incident's detail as (name, text) pairs; structured values as compact JSON.
+
+        An advisory's own `action` is left out: what runners are answered is `action`, stated
+        once (other reasons may deny a version an advisory alone would only warn about)."""
         return [
             (name, value if isinstance(value, str) else orjson.dumps(value).decode())
             for name, value in sorted(self.detail.items())
-            if value is not None
+            if value is not None and name != "action"
         ]
 
     @property
@@ -114,6 +139,7 @@ class AlertView:
             "summary": self.summary,
             "detail": self.detail,
             "created_at": self.created_at.isoformat(),
+            "resolution": self.resolution,
             "exposure": self.exposure.to_dict(),
         }
 
@@ -152,6 +178,13 @@ def build_email(
     message["Message-ID"] = message_id(key, sender)
     message["Auto-Submitted"] = "auto-generated"
     message["X-Toolgate-Alert"] = key
+    if len(views) == 1:  # what the mail claims, for filters (and tests) to check mechanically
+        message["X-Toolgate-Action"] = views[0].action
+        message["X-Toolgate-Tool"] = views[0].tool
+        if views[0].version:
+            message["X-Toolgate-Version"] = views[0].version
+        if sha256 := views[0].detail.get("sha256"):  # the claim is about these bytes only
+            message["X-Toolgate-Sha256"] = sha256
     for template, subtype in (("alert_mail.txt.j2", "plain"), ("alert_mail.html.j2", "html")):
         body = _TEMPLATES.get_template(template).render(context)
         message.attach(MIMEText(body, subtype, "utf-8"))
@@ -159,8 +192,11 @@ def build_email(
 
 
 def _chat_text(view: AlertView) -> str:
+    if not view.answered:
+        return f"*{view.subject}*"
     runners = "\n".join(
         f"• {r.token_name} / {r.runner or '?'} — {r.job or 'no job URL'}"
+        f"{' (genuine build)' if r.genuine else ''}"
         for r in view.exposure.runners[:10]
     )
     return "\n".join(filter(None, [f"*{view.subject}*", runners, view.exposure.advice[0]]))

@@ -225,7 +225,14 @@ def mark_sent(engine: Engine, token: str, ids: list[int], now: datetime) -> int:
         result = connection.execute(
             update(_DELIVERY)
             .where(columns.id.in_(ids), columns.lease_owner == token)
-            .values(status="sent", sent_at=now, lease_owner=None, lease_until=None, last_error=None)
+            .values(
+                status="sent",
+                sent_at=now,
+                attempts=columns.attempts + 1,  # the try that succeeded counts
+                lease_owner=None,
+                lease_until=None,
+                last_error=None,
+            )
         )
     if result.rowcount != len(ids):
         log.warning(
@@ -274,6 +281,62 @@ def mark_failed(
     return dead
 
 
+def sent_history(
+    engine: Engine, incident_ids: set[int]
+) -> tuple[set[int], dict[tuple[int, str, str], str]]:
+    """The incidents among `incident_ids` that are resolved, and for each (incident, channel,
+    target) the action of the last delivery sent there (to know who heard a claim)."""
+    if not incident_ids:
+        return set(), {}
+    columns = _DELIVERY.c
+    with engine.connect() as connection:
+        resolved = set(
+            connection.scalars(
+                select(IncidentRow.id).where(
+                    IncidentRow.id.in_(incident_ids),  # type: ignore[union-attr]
+                    IncidentRow.resolved_at.is_not(None),  # type: ignore[union-attr]
+                )
+            )
+        )
+        rows = connection.execute(
+            select(_ALERT.c.incident_id, columns.channel, columns.target, columns.action)
+            .join(_ALERT, _ALERT.c.id == columns.alert_id)
+            .where(_ALERT.c.incident_id.in_(incident_ids), columns.status == "sent")
+            .order_by(columns.sent_at, columns.id)
+        )
+        last = {(incident, channel, target): action for incident, channel, target, action in rows}
+    return resolved, last
+
+
+def settle_claims(
+    engine: Engine, token: str, actions: dict[int, str], dropped: dict[int, str]
+) -> None:
+    """Record what leased deliveries will say when it changed since routing (`actions`: their
+    re-checked action) and drop those whose claim no longer holds and that nobody heard
+    (status `dropped`, with why)."""
+    columns = _DELIVERY.c
+    mine = columns.lease_owner == token
+    by_action: dict[str, list[int]] = {}
+    for delivery_id, action in actions.items():
+        by_action.setdefault(action, []).append(delivery_id)
+    with engine.begin() as connection:
+        for action, ids in by_action.items():
+            connection.execute(
+                update(_DELIVERY).where(columns.id.in_(ids), mine).values(action=action)
+            )
+        for delivery_id, why in dropped.items():
+            connection.execute(
+                update(_DELIVERY)
+                .where(columns.id == delivery_id, mine)
+                .values(
+                    status="dropped",
+                    last_error=f"not sent: {why}"[:2000],
+                    lease_owner=None,
+                    lease_until=None,
+                )
+            )
+
+
 def release(engine: Engine, token: str) -> None:
     """Give back the leases of deliveries claimed but not attempted (on shutdown)."""
     columns = _DELIVERY.c
@@ -286,7 +349,7 @@ def release(engine: Engine, token: str) -> None:
 
 
 def count_by_status(engine: Engine) -> dict[str, int]:
-    """How many deliveries are pending, sent and dead."""
+    """How many deliveries are pending, sent, dropped (claim no longer true) and dead."""
     columns = _DELIVERY.c
     with engine.connect() as connection:
         rows = connection.execute(select(columns.status, func.count()).group_by(columns.status))

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
 from typing import Literal
 
-from verifier.config import AlertsConfig, Config, bare_address
+from verifier.config import AlertsConfig, bare_address
 
 SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -20,14 +20,6 @@ class Target:
     channel: Literal["email", "webhook"]
     name: str
     digest: timedelta  # 0: send at once; else batch into the digest window
-
-
-def alert_action(config: Config, tool: str) -> Literal["deny", "warn"]:
-    """What runners are told about what an incident names: `warn` in warn (rollout) mode."""
-    tool_config = config.tool(tool)
-    if tool_config is None:
-        return config.policy.unknown
-    return "warn" if (tool_config.mode or config.policy.mode) == "warn" else "deny"
 
 
 def _matches(tools: list[str], min_severity: str, tool: str, severity: str) -> bool:

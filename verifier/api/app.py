@@ -15,6 +15,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from verifier import __version__
 from verifier.api.auth import AuthError, authenticate
 from verifier.api.decision import (
+    NOT_RECORDED,
+    RETRY_AFTER_SECONDS,
     FastDecisionRoute,
     answer_decision,
     check_caller,
@@ -28,6 +30,7 @@ from verifier.audit import query_audit, record_json
 from verifier.durations import parse_duration
 from verifier.errors import NotFoundError
 from verifier.exposure import exposure_report
+from verifier.health import readiness
 from verifier.inventory import add_override, list_overrides, revoke_override
 from verifier.inventory_view import tool_view
 from verifier.metrics import render_metrics
@@ -37,6 +40,9 @@ from verifier.web import install_dashboard
 
 MAX_BATCH_BYTES = 1024 * 1024
 _ERROR_NAMES = {401: "unauthorized", 403: "forbidden", 404: "not-found", 405: "method-not-allowed"}
+
+
+_HEADERS = {401: {"WWW-Authenticate": "Bearer"}, 503: {"Retry-After": str(RETRY_AFTER_SECONDS)}}
 
 
 def _error(status: int, detail: Any) -> JSONResponse:
@@ -129,8 +135,7 @@ def create_app(service: Service) -> FastDecisionRoute:
             headers.get("x-toolgate-runner"),
             headers.get("x-toolgate-job"),
         )
-        extra = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        return Response(body, status, headers=extra, media_type="application/json")
+        return Response(body, status, headers=_HEADERS.get(status), media_type="application/json")
 
     @app.post("/v1/decisions", summary="Decide up to 1,000 queries against one snapshot")
     async def decisions(
@@ -158,8 +163,8 @@ def create_app(service: Service) -> FastDecisionRoute:
             )
             for q in batch.queries
         ]
-        if service.audit.must_flush_now:
-            await service.audit.flush()
+        if service.audit.must_flush_now and not await service.audit.settle():
+            return Response(NOT_RECORDED, 503, headers=_HEADERS[503], media_type="application/json")
         body = (
             b'{"decisions":[' + b",".join(bodies) + b'],"policy_revision":%d}' % snapshot.revision
         )
@@ -290,29 +295,11 @@ def create_app(service: Service) -> FastDecisionRoute:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", summary="Ready once the first snapshot is built; reports staleness")
+    @app.get("/readyz", summary="Ready once the first snapshot is built; reports what degrades it")
     def readyz() -> JSONResponse:
         if not service.ready:
             return JSONResponse({"status": "starting"}, status_code=503)
-        now = datetime.now(UTC)
-        staleness = service.staleness(now) or 0.0
-        stale = staleness > service.config.server.max_snapshot_age.total_seconds()
-        stale_upstreams = service.stale_upstreams(now)
-        degraded = (
-            bool(service.store_error) or stale or bool(service.stale_feeds) or bool(stale_upstreams)
-        )
-        return JSONResponse(
-            {
-                "status": "degraded" if degraded else "ready",
-                "policy_revision": service.snapshot_at(now).revision,
-                "snapshot_age_seconds": round(staleness, 3),
-                "store": service.store_error or "ok",
-                "stale_feeds": service.stale_feeds,
-                "stale_upstreams": stale_upstreams,
-                "audit_pending": len(service.audit),
-                "audit_dropped": service.audit.dropped,
-            }
-        )
+        return JSONResponse(readiness(service, datetime.now(UTC)))
 
     @app.get("/metrics", summary="Prometheus metrics", response_class=Response)
     def metrics() -> Response:

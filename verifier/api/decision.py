@@ -32,6 +32,8 @@ MAX_JOB = 2000
 # and in key length; invalid query strings are never cached, so errors are always recomputed.
 QUERY_CACHE_LIMIT = 32_768
 QUERY_CACHE_MAX_KEY = 512
+# `[audit] durable = true`: an answer whose audit record was not committed is not a decision.
+RETRY_AFTER_SECONDS = 1
 
 Scope_ = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -41,6 +43,12 @@ ASGIApp = Callable[[Scope_, Receive, Send], Awaitable[None]]
 
 def error_body(error: str, detail: Any) -> bytes:
     return orjson.dumps({"error": error, "detail": detail})
+
+
+NOT_RECORDED = error_body(
+    "not-recorded",
+    "the decision could not be recorded in the audit trail ([audit] durable): ask again",
+)
 
 
 def iso_now(now: datetime) -> str:
@@ -249,14 +257,15 @@ async def answer_decision(
     started = perf_counter()
     status, body, kind = _decide(service, query_string, authorization, runner, job)
     if kind is not None:
-        if service.audit.must_flush_now:
-            await service.audit.flush()
+        if service.audit.must_flush_now and not await service.audit.settle():
+            status, body = 503, NOT_RECORDED
         service.metrics.observe(kind, perf_counter() - started)
     return status, body
 
 
 _JSON = (b"content-type", b"application/json")
 _CHALLENGE = (b"www-authenticate", b"Bearer")
+_RETRY = (b"retry-after", b"%d" % RETRY_AFTER_SECONDS)
 _START = "http.response.start"
 _BODY = "http.response.body"
 
@@ -287,11 +296,13 @@ class FastDecisionRoute:
             service, scope["query_string"].decode("latin-1"), authorization, runner, job
         )
         if kind is not None:
-            if service.audit.must_flush_now:
-                await service.audit.flush()
+            if service.audit.must_flush_now and not await service.audit.settle():
+                status, body = 503, NOT_RECORDED
             service.metrics.observe(kind, perf_counter() - started)
         headers = [_JSON, (b"content-length", b"%d" % len(body))]
         if status == 401:
             headers.append(_CHALLENGE)
+        elif status == 503:
+            headers.append(_RETRY)
         await send({"type": _START, "status": status, "headers": headers})
         await send({"type": _BODY, "body": body})

@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.specifiers import InvalidSpecifier
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from advisories import Match, VersionError, find_advisories, import_paths, load_index
+from advisories.ecosystems import KNOWN_ECOSYSTEMS, canonical_ecosystem
 from verifier.advisory_feeds import (
     advisories_changed,
     advisory_client,
@@ -30,6 +31,7 @@ from verifier.cli.common import (
 from verifier.errors import NotFoundError
 from verifier.inventory import add_override, sync_tools
 from verifier.leases import Leaser
+from verifier.versioning import ApprovedVersions, is_specifier, parse_version
 
 advisories_app = typer.Typer(
     help="Import, sync, match and waive advisories (OSV, GitHub, RSS/Atom, KEV).",
@@ -48,7 +50,8 @@ def import_(
     ] = False,
     config_path: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
-    """Import advisories from files; exit 1 if any record was skipped (each is listed)."""
+    """Import advisories from files; exit 1 if any record was skipped, 2 if a whole document
+    (file, archive or archive member) could not be read (each is listed, with why)."""
     config = load(config_path)
     engine = open_store(config)
     for path in paths:
@@ -77,13 +80,18 @@ def import_(
         err_console.print(f"  skipped {skipped}", highlight=False, markup=False)
     if len(listed) < len(report.skipped):
         err_console.print(f"  … and {len(report.skipped) - len(listed)} more (--verbose)")
+    if unreadable := sum(skipped.unreadable for skipped in report.skipped):
+        documents = "document" if unreadable == 1 else "documents"
+        raise fail(f"{unreadable} {documents} could not be read (listed above)", ExitCode.ERROR)
     if report.skipped:
         raise typer.Exit(int(ExitCode.DENIED))
 
 
 @advisories_app.command("sync")
 def sync(
-    feed: Annotated[list[str] | None, typer.Option(help="Only this [[feed]] (repeatable).")] = None,
+    feed: Annotated[
+        list[str] | None, typer.Option(help="Only this \\[\\[feed]] (repeatable).")
+    ] = None,
     config_path: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Sync the configured feeds now; exit 1 if any feed failed."""
@@ -120,7 +128,7 @@ def sync(
         )
         console.print(f"{outcome.feed}: {state}", highlight=False)
     if not outcomes:
-        err_console.print("no [[feed]] configured")
+        err_console.print("no [[feed]] configured", markup=False)
     if any(outcome.error for outcome in outcomes):
         raise typer.Exit(int(ExitCode.DENIED))
 
@@ -146,7 +154,10 @@ def _match_json(match: Match) -> dict[str, Any]:
 @advisories_app.command("match")
 def match(
     ecosystem: Annotated[
-        str, typer.Argument(help='OSV ecosystem, e.g. "Go", "PyPI", "GitHub Actions".')
+        str,
+        typer.Argument(
+            help='OSV ecosystem, e.g. "Go", "PyPI", "Maven", "Debian", "Ubuntu:22.04", "Alpine".'
+        ),
     ],
     package: Annotated[
         str, typer.Argument(help="Package name, e.g. github.com/aquasecurity/trivy.")
@@ -155,7 +166,14 @@ def match(
     config_path: ConfigOption = DEFAULT_CONFIG,
     as_json: JsonOption = False,
 ) -> None:
-    """Which stored advisories affect ECOSYSTEM PACKAGE VERSION: exit 0 none, 1 affected."""
+    """Which stored advisories affect ECOSYSTEM PACKAGE VERSION, and through which range.
+
+    Exit 0: none; 1: affected, or a record for the package could not be evaluated (each named,
+    with why); 2: unknown ecosystem or a version the ecosystem cannot read.
+    """
+    if canonical_ecosystem(ecosystem) is None:
+        known = ", ".join(sorted(KNOWN_ECOSYSTEMS, key=str.lower))
+        raise fail(f"unknown ecosystem {ecosystem!r}; OSV ecosystems: {known}")
     engine = open_store(load(config_path))
     index = load_index(engine, packages=[(ecosystem, package)])
     try:
@@ -164,7 +182,8 @@ def match(
         raise fail(str(exc)) from None
     matches = [_match_json(m) for m in result.matches]
     if as_json:
-        print(json.dumps({"matches": matches, "unevaluated": list(result.unevaluated)}, indent=2))
+        unevaluated = [{"id": u.advisory_id, "why": u.why} for u in result.unevaluated]
+        print(json.dumps({"matches": matches, "unevaluated": unevaluated}, indent=2))
     else:
         for item in matches:
             names = ", ".join([item["id"], *item["aliases"]])
@@ -176,9 +195,9 @@ def match(
             )
         if not matches:
             console.print(f"no stored advisory affects {package} {version}", highlight=False)
-        if result.unevaluated:
-            err_console.print(f"could not evaluate: {', '.join(result.unevaluated)}")
-    if matches:
+        for record in result.unevaluated:
+            err_console.print(f"could not evaluate {record}", highlight=False, markup=False)
+    if matches or result.unevaluated:
         raise typer.Exit(int(ExitCode.DENIED))
 
 
@@ -230,18 +249,20 @@ def waive(
     reason: Annotated[str, typer.Option(help="Why it does not apply; shown in decisions.")],
     expires: Annotated[str, typer.Option(help='Required: lapse after a duration, e.g. "30d".')],
     versions: Annotated[
-        str | None, typer.Option(help='Only these versions, a specifier such as ">=0.69.5".')
+        str | None,
+        typer.Option(
+            help='Only these versions: an exact version ("0.2.5") or a specifier (">=0.69.5").'
+        ),
     ] = None,
     config_path: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
     """Waive an advisory for a tool (its whole alias group), until it expires; audited."""
     if not reason.strip():
         raise fail("--reason is required")
-    if versions is not None:
-        try:
-            SpecifierSet(versions)
-        except InvalidSpecifier:
-            raise fail(f'--versions "{versions}" is not a version specifier') from None
+    if versions is not None and not _versions_entry(versions):
+        raise fail(
+            f'--versions "{versions}" is neither a version ("0.2.5") nor a specifier (">=0.69.5")'
+        )
     expires_in = duration_option(expires, "--expires")
     config = load(config_path)
     engine = open_store(config)
@@ -261,3 +282,12 @@ def waive(
         raise fail(str(exc)) from None
     refresh_incidents(engine, config)
     console.print(f"waiver #{waiver_id} recorded; revoke it with `toolgate revoke {waiver_id}`")
+
+
+def _versions_entry(entry: str) -> bool:
+    """Whether `entry` is what a waiver's `versions` takes: an exact version or a specifier."""
+    try:
+        ApprovedVersions([entry])
+    except InvalidSpecifier:
+        return False
+    return is_specifier(entry) or parse_version(entry) is not None

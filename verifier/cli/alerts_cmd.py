@@ -22,15 +22,19 @@ app.add_typer(alerts_app, name="alerts")
 @alerts_app.command("list")
 def list_alerts(
     status: Annotated[
-        str | None, typer.Option(help="Only deliveries in this state: pending, sent or dead.")
+        str | None,
+        typer.Option(
+            help="Only deliveries in this state: pending, sent, dropped (their claim no longer "
+            "held when due) or dead."
+        ),
     ] = None,
     limit: Annotated[int, typer.Option(help="At most this many deliveries.")] = 200,
     config_path: ConfigOption = DEFAULT_CONFIG,
     as_json: JsonOption = False,
 ) -> None:
     """Alert deliveries, newest first; exit 1 if any shown is dead."""
-    if status not in (None, "pending", "sent", "dead"):
-        raise fail(f'--status "{status}": use pending, sent or dead')
+    if status not in (None, "pending", "sent", "dropped", "dead"):
+        raise fail(f'--status "{status}": use pending, sent, dropped or dead')
     rows = list_deliveries(open_store(load(config_path)), status=status, limit=limit)
     if as_json:
         records = [

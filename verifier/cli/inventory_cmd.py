@@ -44,7 +44,9 @@ def tools(config_path: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = Fals
     config = load(config_path)
     engine = open_store(config)
     sync_tools(engine, config)
-    snapshot = build_snapshot(engine, config)
+    from verifier.advisory_feeds import load_weigher  # heavy: only this command needs it
+
+    snapshot = build_snapshot(engine, config, load_weigher(engine, config))  # advisories too
     rows = [tool_view(snapshot, name, detail=True) for name in sorted(snapshot.tools)]
     if as_json:
         print(json.dumps({"tools": rows, "policy_revision": snapshot.revision}, indent=2))
@@ -56,7 +58,7 @@ def tools(config_path: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = Fals
     for row in rows:
         lines = [
             f"[{colours[v['decision']]}]{v['version']} {v['decision']}[/] "
-            + " ".join(reason["code"] for reason in v["reasons"])
+            + " ".join(dict.fromkeys(reason["code"] for reason in v["reasons"]))
             for v in row["versions"]
         ]
         table.add_row(

@@ -17,7 +17,6 @@ from verifier.cli.app import ExitCode, app, console, err_console, fail
 from verifier.cli.common import DEFAULT_CONFIG, ConfigOption, load, open_store
 from verifier.config import Config
 from verifier.reports import FORMATS, KINDS, ReportError, render
-from verifier.reports.schedule import send_weekly_report
 
 
 @app.command()
@@ -73,6 +72,8 @@ def report(
 
 
 def _send_weekly(kind: str, config: Config, engine: Engine, now: datetime) -> None:
+    from verifier.reports.schedule import send_weekly_report  # mail: only for --send-weekly
+
     if kind != "inventory":
         raise fail("--send-weekly sends the inventory report: use `toolgate report inventory`")
     if config.reports.schedule is None:

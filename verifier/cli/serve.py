@@ -28,14 +28,14 @@ app.add_typer(db_app, name="db")
 def serve(
     config_path: ConfigOption = DEFAULT_CONFIG,
     listen: Annotated[
-        str | None, typer.Option(help="HOST:PORT to listen on (overrides [server] listen).")
+        str | None, typer.Option(help="HOST:PORT to listen on (overrides \\[server] listen).")
     ] = None,
 ) -> None:
     """Run the daemon: migrate the store, sync the inventory, serve the decision API.
 
     Under systemd (Type=notify) it reports READY/STATUS/WATCHDOG/STOPPING. SIGHUP re-reads the
     configuration (an invalid one is logged and ignored); SIGTERM drains requests, flushes the
-    audit trail and exits 0. Logs are JSON lines on stderr ([server] log_format).
+    audit trail and exits 0. Logs are JSON lines on stderr (\\[server] log_format).
     """
     if listen:
         host, _, port = listen.rpartition(":")

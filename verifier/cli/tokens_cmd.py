@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -24,18 +26,49 @@ def create(
         list[Scope],
         typer.Option(help="check (decisions), read (inventory, audit), admin. Repeatable."),
     ],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write the token to this new file, readable by its owner only (0600), "
+            "instead of printing it.",
+        ),
+    ] = None,
     config_path: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
-    """Create a token and print it once: store it in the runner's secret store."""
+    """Create a token and print it once (or write it to --output): store it in the runner's
+    secret store."""
     engine = open_store(load(config_path))
+    descriptor = _private_file(output) if output is not None else None
     try:
         token = create_token(engine, name, set(scope), actor())
     except ValueError as exc:
+        if descriptor is not None and output is not None:
+            os.close(descriptor)
+            output.unlink()
         raise fail(str(exc)) from None
-    err_console.print(
-        f"token {name!r} created with scopes {', '.join(sorted(scope))}; it is shown only now:"
-    )
+    scopes = ", ".join(sorted(scope))
+    if descriptor is not None:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(token + "\n")
+        err_console.print(
+            f"token {name!r} created with scopes {scopes}; written to {output} (mode 0600)",
+            markup=False,
+        )
+        return
+    err_console.print(f"token {name!r} created with scopes {scopes}; it is shown only now:")
     print(token)
+
+
+def _private_file(path: Path) -> int:
+    """A new file only its owner can read, opened for writing; exit 2 if it cannot be made."""
+    try:
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise fail(f"{path} exists: give a new file for the token") from None
+    except OSError as exc:
+        raise fail(f"cannot create {path}: {exc.strerror}") from None
 
 
 @token_app.command("list")

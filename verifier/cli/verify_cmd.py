@@ -13,6 +13,7 @@ from rich.table import Table
 from sigstore.verify import Verifier
 
 from verifier.cli.app import ExitCode, app, console, fail
+from verifier.cli.common import DEFAULT_CONFIG, ConfigOption
 from verifier.verify.artifact import verify_bundle
 from verifier.verify.attestations import AttestationVerified
 from verifier.verify.checksums import check_digest, parse_checksums
@@ -84,14 +85,29 @@ def verify(
 
 @app.command()
 def explain(
-    bundle: Annotated[Path, typer.Argument(help="Sigstore bundle to describe.")],
+    target: Annotated[
+        str, typer.Argument(help="A Sigstore bundle file, or a TOOL (then give VERSION).")
+    ],
+    version: Annotated[
+        str | None, typer.Argument(help="With a TOOL: the release to explain.")
+    ] = None,
+    config_path: ConfigOption = DEFAULT_CONFIG,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON document.")] = False,
 ) -> None:
-    """Print the signing certificate's claims in the terms the config uses (does not verify)."""
+    """BUNDLE: print the signing certificate's claims in the terms the config uses (does not
+    verify). TOOL VERSION: why the release is answered as it is: its evidence, the baseline it
+    was compared with and which release each part came from, and the decision now."""
+    if version is not None:
+        from verifier.cli.explain_cmd import explain_release_command  # needs the store
+
+        explain_release_command(target, version, config_path, as_json)
+        return
+    bundle = Path(target)
     try:
         raw = bundle.read_bytes()
     except OSError as exc:
-        raise fail(f"cannot read bundle {bundle}: {exc.strerror}") from exc
+        hint = " (to explain a release, give TOOL VERSION)" if not bundle.exists() else ""
+        raise fail(f"cannot read bundle {bundle}: {exc.strerror}{hint}") from exc
     loaded = load_bundle(raw)
     if isinstance(loaded, Failure):
         raise fail(f"{bundle}: {loaded.describe()}")

@@ -73,7 +73,8 @@ class DaemonClient:
 
     def exposure(self, tool: str, version: str) -> tuple[str, list[ExposedRunner]]:
         """The exposure report of `tool version`: what runners are answered now, and who
-        fetched it (allowed or warned), one line per runner (its jobs merged)."""
+        fetched a build not positively verified (allowed or warned), one line per runner (its
+        jobs merged); runners that fetched the genuine build are not exposed."""
         response = self._http.get(
             "/v1/exposure", params={"tool": tool, "version": version}, headers=self._observer
         )
@@ -81,6 +82,8 @@ class DaemonClient:
         report = response.json()
         merged: dict[tuple[str, str], ExposedRunner] = {}
         for r in report["runners"]:
+            if r.get("genuine"):
+                continue
             first = datetime.fromisoformat(r["first_fetch"]).astimezone(UTC)
             last = datetime.fromisoformat(r["last_fetch"]).astimezone(UTC)
             key = (r["token_name"], r["runner"] or "")

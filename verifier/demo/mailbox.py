@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -36,10 +37,14 @@ class Mail:
 
 
 class Mailbox:
-    """Start with `start()`; toolgate's `[alerts.smtp]` points at `port` with `tls = "none"`."""
+    """Start with `start()`; toolgate's `[alerts.smtp]` points at `port` with `tls = "none"`.
+
+    `check`, when set, is called with each message as it arrives, before it is acknowledged
+    (see `verifier.demo.claims`)."""
 
     def __init__(self, directory: Path | None = None) -> None:
         self.directory = directory
+        self.check: Callable[[Mail], None] | None = None
         self.port = free_port()
         self._mail: list[Mail] = []
         self._arrived = threading.Condition()
@@ -57,11 +62,13 @@ class Mailbox:
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
         message = message_from_bytes(raw, policy=policy.default)
+        recipients = tuple(str(r) for r in envelope.rcpt_tos)
+        if self.check is not None:
+            self.check(Mail(recipients, message))  # type: ignore[arg-type]
         with self._arrived:
             if self.directory is not None:
                 slug = re.sub(r"[^A-Za-z0-9.]+", "-", str(message["Subject"]))[:80].strip("-")
                 (self.directory / f"{len(self._mail) + 1:03d}-{slug}.eml").write_bytes(raw)
-            recipients = tuple(str(r) for r in envelope.rcpt_tos)
             self._mail.append(Mail(recipients, message))  # type: ignore[arg-type]
             self._arrived.notify_all()
         return "250 OK"

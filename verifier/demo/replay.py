@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from itertools import pairwise
 from pathlib import Path
 
+from verifier.demo.claims import ClaimAudit
 from verifier.demo.client import DaemonClient
 from verifier.demo.results import Alert, Answer, DemoResult, Detection, Entry
 from verifier.demo.scenario import TRIVY_2026, Ask, Detect, Scenario, Step, commit_sha
@@ -134,6 +135,8 @@ def run_demo(
             world.apply(action)
         stack.configure(demo_template())
         replay = Replay(stack, world, scenario)
+        claims = ClaimAudit(DaemonClient(stack.daemon.url, replay.tokens[OBSERVER]))
+        stack.mailbox.check = claims  # every alert's claim, checked against the daemon's answer
         try:
             status("starting toolgate serve (first poll verifies what is upstream)")
             stack.daemon.start()
@@ -158,8 +161,10 @@ def run_demo(
                 decision, runners = replay.client.exposure(tool, version)
                 if runners and decision != "allow":  # fetched, and not allowed any more
                     result.exposure[(tool, version)] = runners
+            result.problems += [f"an alert claimed what was false: {v}" for v in claims.violations]
         finally:
             replay.close()
+            claims.client.close()
             stack.daemon.stop()
         write_reports(stack, directory / "reports")
         timeline = directory / "timeline.json"

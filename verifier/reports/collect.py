@@ -33,6 +33,7 @@ from verifier.reports.model import (
     TagPin,
     ToolReport,
     VersionReport,
+    attestation_evidence,
     signature_evidence,
 )
 from verifier.snapshot import Snapshot, Verdict, compile_snapshot
@@ -115,6 +116,7 @@ def _advisory(hit: AdvisoryHit) -> AdvisoryMatch:
         hit.detail,
         hit.waiver,
         state,
+        hit.unevaluated,
     )
 
 
@@ -227,6 +229,7 @@ def _version_report(
         source_branch=evidence.get("source_branch"),
         assets=tuple(assets),
         signatures=signature_evidence(evidence) if evidence else (),
+        attestations=attestation_evidence(evidence) if evidence else (),
         tag_pin=store.tag_pins.get((facts.name, key)),
         advisories=_advisories(hits) if hits else (),
         overrides=tuple(o for o in overrides if _names_version(o, key)) if overrides else (),
@@ -277,31 +280,34 @@ def collect_inventory(engine: Engine, snapshot: Snapshot) -> Inventory:
 def collect_exposure(engine: Engine, snapshot: Snapshot) -> tuple[ExposureEntry, ...]:
     """Versions runners were allowed or warned to fetch that are not allowed now, and by whom.
 
-    One grouped query over the audit trail; `0.69.4` and `v0.69.4` count as one version.
+    One grouped query over the audit trail; `0.69.4` and `v0.69.4` count as one version. A
+    fetch that named a digest still allowed now got the genuine build: it is not exposure.
     """
     first = func.min(_LOG.at)
+    build = (_LOG.tool, _LOG.version, _LOG.sha256, _LOG.token_name, _LOG.runner, _LOG.job)
     statement = (
-        select(_LOG.tool, _LOG.version, _LOG.token_name, _LOG.runner, _LOG.job, first)
+        select(*build, first)
         .add_columns(func.max(_LOG.at), func.count())
         .where(_LOG.decision.in_(EXPOSING_DECISIONS), _LOG.at <= snapshot.now)
-        .group_by(_LOG.tool, _LOG.version, _LOG.token_name, _LOG.runner, _LOG.job)
+        .group_by(*build)
     )
     grouped: dict[tuple[str, str], dict[tuple[str, str, str], ExposedRunner]] = defaultdict(dict)
     with Session(engine) as session:
-        for tool, version, token, runner, job, first_at, last_at, count in session.execute(
-            statement
-        ):
-            runners = grouped[(tool, canonical_version(version))]
-            identity = (token, runner or "", job or "")
-            seen = runners.get(identity)
-            if seen is not None:  # the other spelling of the same version
-                first_at, last_at = min(first_at, seen.first_fetch), max(last_at, seen.last_fetch)
-                count += seen.fetches
-            runners[identity] = ExposedRunner(token, runner, job, first_at, last_at, int(count))
-    entries = []
-    for (tool, version), runners in grouped.items():
+        rows = session.execute(statement).all()
+    for tool, version, sha256, token, runner, job, first_at, last_at, count in rows:
         if tool not in snapshot.tools:
             continue
+        if sha256 and snapshot.answer(Query(tool, version, sha256)).decision.outcome == "allow":
+            continue  # the genuine build, positively verified
+        runners = grouped[(tool, canonical_version(version))]
+        identity = (token, runner or "", job or "")
+        seen = runners.get(identity)
+        if seen is not None:  # another spelling of the same version, or another build of it
+            first_at, last_at = min(first_at, seen.first_fetch), max(last_at, seen.last_fetch)
+            count += seen.fetches
+        runners[identity] = ExposedRunner(token, runner, job, first_at, last_at, int(count))
+    entries = []
+    for (tool, version), runners in grouped.items():
         decision = snapshot.answer(Query(tool, version)).decision
         if decision.outcome == "allow":
             continue

@@ -216,6 +216,7 @@ def verification_report(inventory: Inventory) -> Report:
                         "source_branch": v.source_branch,
                         "assets": v.assets,
                         "signatures": v.signatures,
+                        "attestations": v.attestations,
                         "tag_pin": v.tag_pin,
                         "release_url": v.release_url,
                     }
@@ -238,10 +239,43 @@ def verification_report(inventory: Inventory) -> Report:
                 tuple(row for v in _versions(inventory) for row in _verification_rows(v)),
             ),
             baselines,
+            Table(
+                "Attestations (verified)",
+                _ATTESTATION_COLUMNS,
+                tuple(
+                    tuple(
+                        cell(x)
+                        for x in (
+                            v.tool,
+                            v.version,
+                            a.asset,
+                            a.predicate_type,
+                            a.signer,
+                            a.source_commit,
+                            a.rekor_log_index,
+                            a.integrated_time,
+                        )
+                    )
+                    for v in _versions(inventory)
+                    for a in v.attestations
+                ),
+            ),
         ),
         document=document,
         inventory=inventory,
     )
+
+
+_ATTESTATION_COLUMNS = (
+    "tool",
+    "version",
+    "asset",
+    "predicate type",
+    "signer",
+    "source commit",
+    "rekor log index",
+    "logged at",
+)
 
 
 def advisories_report(inventory: Inventory) -> Report:

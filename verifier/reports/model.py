@@ -8,14 +8,15 @@ and the dashboard read only these. Times are timezone-aware UTC; sequences are i
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from verifier.exposure import ExposedRunner
 from verifier.policy import Override, Reason
 
 AdvisoryState = Literal["deny", "warn", "waived"]
+R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,22 +46,37 @@ class SignatureEvidence:
     integrated_time: str | None
 
 
+def _by_asset(record: type[R], entries: Mapping[str, Mapping[str, Any]] | None) -> tuple[R, ...]:
+    """Stored evidence entries (asset name -> fields) as `record`s, by asset name."""
+    names = [f.name for f in fields(record) if f.name != "asset"]  # type: ignore[arg-type]
+    return tuple(
+        record(asset=name, **{key: entry.get(key) for key in names})
+        for name, entry in sorted((entries or {}).items())
+    )
+
+
 def signature_evidence(evidence: Mapping[str, Any]) -> tuple[SignatureEvidence, ...]:
     """The signatures of a release's stored evidence (`evidence_json`), by asset name."""
-    return tuple(
-        SignatureEvidence(
-            asset=name,
-            signer=sig.get("signer"),
-            issuer=sig.get("issuer"),
-            repository=sig.get("repository"),
-            workflow=sig.get("workflow"),
-            ref=sig.get("ref"),
-            source_commit=sig.get("source_commit"),
-            rekor_log_index=sig.get("rekor_log_index"),
-            integrated_time=sig.get("integrated_time"),
-        )
-        for name, sig in sorted((evidence.get("signatures") or {}).items())
-    )
+    return _by_asset(SignatureEvidence, evidence.get("signatures"))
+
+
+@dataclass(frozen=True, slots=True)
+class AttestationRecord:
+    """A verified artifact attestation of a file: what it states (its predicate type), who
+    signed it, the source commit its certificate names, and where it is logged."""
+
+    asset: str
+    predicate_type: str | None
+    signer: str | None
+    issuer: str | None
+    source_commit: str | None
+    rekor_log_index: int | None
+    integrated_time: str | None
+
+
+def attestation_evidence(evidence: Mapping[str, Any]) -> tuple[AttestationRecord, ...]:
+    """The verified attestations of a release's stored evidence (`evidence_json`), by asset."""
+    return _by_asset(AttestationRecord, evidence.get("attestations"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +106,7 @@ class AdvisoryMatch:
     detail: str
     waiver: str | None  # the waiver that turns it into an override, described
     state: AdvisoryState  # `waived` when a waiver applies, else `action`
+    unevaluated: bool = False  # covers the tool but could not be compared with the version
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +128,7 @@ class VersionReport:
     source_branch: str | None
     assets: tuple[AssetEvidence, ...]
     signatures: tuple[SignatureEvidence, ...]
+    attestations: tuple[AttestationRecord, ...]
     tag_pin: TagPin | None
     advisories: tuple[AdvisoryMatch, ...]
     overrides: tuple[Override, ...]  # active approvals and blocks naming this version

@@ -9,7 +9,6 @@ recipient the report again, under the same Message-ID.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,7 +19,6 @@ from email.policy import compat32
 from email.utils import format_datetime, formataddr, parseaddr
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from advisories.gcpause import paused_gc
 from verifier.alerts.errors import DeliveryError
@@ -148,16 +146,3 @@ def send_weekly_report(
         tuple(recipient for name, recipient in claimed if name not in sent),
         error,
     )
-
-
-async def run_weekly_reports(engine: Engine, config: Config) -> None:
-    """Check every `CHECK_SECONDS` whether the week's report is due, and send it (daemon task)."""
-    holder = new_holder()
-    while True:
-        try:
-            await asyncio.to_thread(send_weekly_report, engine, config, datetime.now(UTC), holder)
-        except SQLAlchemyError as exc:
-            log.error("weekly report skipped, store unreachable: %s", str(exc).splitlines()[0])
-        except Exception:  # a bug in one report must not stop the next week's
-            log.exception("weekly report failed")
-        await asyncio.sleep(CHECK_SECONDS)

@@ -63,6 +63,11 @@ class RevisionListener:
         self._thread.start()
         return self
 
+    @property
+    def alive(self) -> bool:
+        """Whether the listening thread runs (it outlives any error, but say so if not)."""
+        return self._thread.is_alive()
+
     def stop(self) -> None:
         """Stop listening (within a second; the thread is a daemon and never holds up exit)."""
         self._stopping.set()
@@ -73,10 +78,14 @@ class RevisionListener:
             try:
                 self._listen()
                 backoff = 0.5
-            except psycopg.Error as exc:
+            except Exception as exc:  # a lost connection, or a bug: the thread must go on
                 self.connected.clear()
                 message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                log.warning("revision listener: %s; polling until it reconnects", message)
+                log.warning(
+                    "revision listener: %s; polling until it reconnects",
+                    message,
+                    exc_info=None if isinstance(exc, psycopg.Error) else exc,
+                )
                 self._stopping.wait(backoff)
                 backoff = min(backoff * 2, self._max_backoff)
 

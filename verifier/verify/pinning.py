@@ -89,20 +89,40 @@ class EvidenceChange:
         return f"{self.name}={self.found} (accepted: {self.expected})"
 
 
+def _gained(before: object, after: object) -> bool:
+    """Whether `after` is stronger evidence than `before` (a flag turned on, a value added)."""
+    if isinstance(before, bool):
+        return bool(after) and not before
+    return before is None and after is not None
+
+
 def evidence_changes(baseline: EvidenceProfile, new: EvidenceProfile) -> list[EvidenceChange]:
     """Every way `new` is weaker than or different from `baseline`.
 
-    Evidence gained (a checksums file or an attestation appearing) is not a regression.
+    Evidence gained (a checksums file or an attestation appearing, a signer where there was
+    none) is not a regression: `evidence_gained` names it, for the baseline to ratchet up.
     """
     changes = []
     for f in fields(EvidenceProfile):
         before, after = getattr(baseline, f.name), getattr(new, f.name)
-        if before == after:
-            continue
-        if isinstance(before, bool) and after and not before:
-            continue  # gained evidence
-        changes.append(EvidenceChange(f.name, before, after))
+        if before != after and not _gained(before, after):
+            changes.append(EvidenceChange(f.name, before, after))
     return changes
+
+
+def evidence_gained(baseline: EvidenceProfile, new: EvidenceProfile) -> dict[str, object]:
+    """The parts of `new` stronger than `baseline` (name -> new value)."""
+    gained = {}
+    for f in fields(EvidenceProfile):
+        before, after = getattr(baseline, f.name), getattr(new, f.name)
+        if _gained(before, after):
+            gained[f.name] = after
+    return gained
+
+
+def profile_fields() -> tuple[str, ...]:
+    """The names of an evidence profile's parts, in order."""
+    return tuple(f.name for f in fields(EvidenceProfile))
 
 
 def _without_ref(identity: str | None) -> str | None:

@@ -76,7 +76,7 @@ def page_router(dashboard: Dashboard) -> APIRouter:
             "tool.html",
             dashboard.context(
                 session,
-                "overview",
+                "tool",  # a tool's page is none of the navigation's pages
                 tool=tool_page(engine, config, snapshot, name),
                 notice=NOTICES.get(notice or ""),
             ),
@@ -123,7 +123,7 @@ def page_router(dashboard: Dashboard) -> APIRouter:
         context = dashboard.context(
             session,
             "exposure",
-            lines=incident_exposures(engine),
+            lines=incident_exposures(engine, dashboard.snapshot()),
             asked=asked,
             found=found,
             error=error,

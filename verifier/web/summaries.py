@@ -127,6 +127,7 @@ class AdvisoryView:
     action: str
     summary: str
     detail: str
+    unevaluated: bool = False  # covers the tool, could not be compared with its versions
     affected: list[tuple[str, str, str | None]] = field(default_factory=list)  # tool, ver, waiver
 
 
@@ -145,6 +146,7 @@ def matched_advisories(snapshot: Snapshot) -> list[AdvisoryView]:
                         hit.action,
                         hit.summary,
                         hit.detail,
+                        hit.unevaluated,
                     )
                 view.affected.append((name, verdict.version, hit.waiver))
     return sorted(found.values(), key=lambda v: (v.action != "deny", v.advisory_id))

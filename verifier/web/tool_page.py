@@ -13,7 +13,13 @@ from sqlmodel import Session
 from verifier.config import Config
 from verifier.durations import format_duration
 from verifier.policy import Decision, Override, Reason
-from verifier.reports.model import AssetEvidence, SignatureEvidence, signature_evidence
+from verifier.reports.model import (
+    AssetEvidence,
+    AttestationRecord,
+    SignatureEvidence,
+    attestation_evidence,
+    signature_evidence,
+)
 from verifier.snapshot import Snapshot
 from verifier.store.models import (
     AssetPinRow,
@@ -32,6 +38,7 @@ class Evidence:
     """How a release was verified, as the watcher recorded it (in the reports' terms)."""
 
     signatures: tuple[SignatureEvidence, ...] = ()
+    attestations: tuple[AttestationRecord, ...] = ()
     assets: tuple[AssetEvidence, ...] = ()
     source_commit: str | None = None
     source_branch: str | None = None
@@ -39,7 +46,8 @@ class Evidence:
 
     @property
     def empty(self) -> bool:
-        return not (self.signatures or self.assets or self.source_commit or self.changes)
+        parts = (self.signatures, self.attestations, self.assets, self.changes)
+        return not (any(parts) or self.source_commit)
 
 
 def evidence_view(evidence_json: str, pins: dict[str, AssetPinRow]) -> Evidence:
@@ -58,7 +66,14 @@ def evidence_view(evidence_json: str, pins: dict[str, AssetPinRow]) -> Evidence:
         for name, asset in sorted((raw.get("assets") or {}).items())
     )
     changes = tuple(Reason(**change) for change in raw.get("changes") or ())
-    return Evidence(signatures, assets, raw.get("source_commit"), raw.get("source_branch"), changes)
+    return Evidence(
+        signatures,
+        attestation_evidence(raw),
+        assets,
+        raw.get("source_commit"),
+        raw.get("source_branch"),
+        changes,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from advisories import feed_states
 from verifier.advisory_feeds import stale_feeds
 from verifier.alerts.outbox import count_by_status, incident_exposure
 from verifier.config import Config
-from verifier.exposure import Exposure, find_exposure
+from verifier.exposure import Exposure, find_exposure, judge_exposure, judge_named
 from verifier.incidents import list_incidents
 from verifier.policy import Decision, Query
 from verifier.snapshot import Snapshot
@@ -110,9 +110,10 @@ def incident_page(engine: Engine, snapshot: Snapshot, incident_id: int) -> Incid
         deliveries = [DeliveryView(delivery, alert) for delivery, alert in pairs]
         session.expunge_all()
     decision = None
+    detail = orjson.loads(incident.detail_json)
     if incident.version and incident.tool in snapshot.tools:
         decision = snapshot.answer(Query(incident.tool, incident.version)).decision
-    detail = orjson.loads(incident.detail_json)
+    exposure = judge_named(snapshot, exposure, incident.version, detail.get("sha256"))
     return IncidentPage(incident, detail, decision, exposure, deliveries)
 
 
@@ -125,11 +126,19 @@ class ExposureLine:
     exposure: Exposure
 
 
-def incident_exposures(engine: Engine) -> list[ExposureLine]:
+def incident_exposures(engine: Engine, snapshot: Snapshot) -> list[ExposureLine]:
     """Who fetched what each open incident names (feed-stale incidents name no build)."""
     with Session(engine) as session:
         lines = [
-            ExposureLine(incident, incident_exposure(session, incident))
+            ExposureLine(
+                incident,
+                judge_named(
+                    snapshot,
+                    incident_exposure(session, incident),
+                    incident.version,
+                    orjson.loads(incident.detail_json).get("sha256"),
+                ),
+            )
             for incident in list_incidents(session)
             if incident.tool != "*"
         ]
@@ -149,7 +158,8 @@ def lookup_exposure(
     """Who fetched `tool version` (or those bytes), and what runners are told for it now."""
     with Session(engine) as session:
         exposure = find_exposure(session, tool, version, sha256=sha256)
-    return ExposureLookup(exposure, snapshot.answer(Query(tool, version, sha256)).decision)
+    decision = snapshot.answer(Query(tool, version, sha256)).decision
+    return ExposureLookup(judge_exposure(snapshot, exposure, decision.outcome), decision)
 
 
 # ---- audit ---------------------------------------------------------------------------------

@@ -171,6 +171,11 @@ def _source(advisory_id: str) -> dict[str, str]:
 def _analysis(match: AdvisoryMatch, tool: ToolReport, version: str) -> dict[str, Any]:
     if match.waiver is not None:
         return {"state": ImpactAnalysisState.NOT_AFFECTED.value, "detail": match.waiver}
+    if match.unevaluated:
+        return {
+            "state": ImpactAnalysisState.IN_TRIAGE.value,
+            "detail": f"toolgate could not evaluate it ({match.action}s): {match.detail}",
+        }
     if match.action == "warn":
         return {
             "state": ImpactAnalysisState.IN_TRIAGE.value,
