@@ -53,8 +53,7 @@ COMMANDS: dict[str, LazyCommand] = {
     **_in("doctor_cmd", doctor="Check that this installation can do its job, and say what to fix."),
     **_in(
         "exposure_cmd",
-        exposure="Who fetched TOOL VERSION and what to do; exit 1 if it is now denied and was "
-        "fetched.",
+        exposure="Who fetched TOOL VERSION, which build each got, and what to do.",
     ),
     **_in(
         "inventory_cmd",
@@ -86,8 +85,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "verify_cmd",
         verify="Verify a local artifact's Sigstore bundle (and checksum) against a signer "
         "identity.",
-        explain="Print the signing certificate's claims in the terms the config uses (does not "
-        "verify).",
+        explain="BUNDLE: print the signing certificate's claims in the terms the config uses "
+        "(does not\nverify). TOOL VERSION: why the release is answered as it is: its evidence, "
+        "the baseline it\nwas compared with and which release each part came from, and the "
+        "decision now.",
     ),
     **_in(
         "advisories_cmd",
