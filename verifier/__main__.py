@@ -1,5 +1,5 @@
 """`python -m verifier` runs the toolgate command line."""
 
-from verifier.cli import main
+from verifier.entry import main
 
 main()

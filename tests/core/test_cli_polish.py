@@ -17,7 +17,9 @@ BRACKETED = re.compile(r"\\?\[\[?[a-z][a-z_.]*\]\]?")
 
 
 def _commands(group: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
-    for name, command in group.commands.items():
+    context = typer.Context(group)  # through Click's API: the root group loads commands lazily
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
         yield (*path, name), command
         if hasattr(command, "commands"):  # a group of subcommands
             yield from _commands(command, (*path, name))

@@ -1,4 +1,7 @@
-"""The `toolgate` command line: thin wiring of the library to Typer; the work lives elsewhere."""
+"""The `toolgate` command line: thin wiring of the library to Typer; the work lives elsewhere.
+
+Each command's module is imported only when that command runs (see `verifier.cli.lazy`).
+"""
 
 from __future__ import annotations
 
@@ -6,47 +9,15 @@ from typing import Annotated
 
 import typer
 
-from verifier import __version__
-from verifier.cli import (
-    advisories_cmd,
-    alerts_cmd,
-    audit_cmd,
-    check,
-    demo_cmd,
-    doctor_cmd,
-    exposure_cmd,
-    inventory_cmd,
-    report_cmd,
-    scan_cmd,
-    serve,
-    sync_cmd,
-    tokens_cmd,
-    verify_cmd,
-)
 from verifier.cli.app import app
 
-__all__ = [
-    "advisories_cmd",
-    "alerts_cmd",
-    "app",
-    "audit_cmd",
-    "check",
-    "demo_cmd",
-    "doctor_cmd",
-    "exposure_cmd",
-    "inventory_cmd",
-    "main",
-    "report_cmd",
-    "scan_cmd",
-    "serve",
-    "sync_cmd",
-    "tokens_cmd",
-    "verify_cmd",
-]
+__all__ = ["app", "main"]
 
 
 def _version(value: bool) -> None:
     if value:
+        from verifier import __version__
+
         print(f"toolgate {__version__}")
         raise typer.Exit()
 

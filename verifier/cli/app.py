@@ -2,33 +2,35 @@
 
 from __future__ import annotations
 
-from enum import IntEnum
+from typing import Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
+from verifier.cli.lazy import LazyGroup
+from verifier.terminal import ExitCode, consoles, print_error
 
-class ExitCode(IntEnum):
-    """Exit codes scripts can rely on."""
-
-    OK = 0  # allow, verified, nothing found
-    DENIED = 1  # deny, not verified, problem found
-    ERROR = 2  # usage, configuration or runtime error: treat as "do not fetch"
-
+__all__ = ["ExitCode", "app", "fail"]  # and `console`, `err_console` (module __getattr__)
 
 app = typer.Typer(
     name="toolgate",
+    cls=LazyGroup,
     help="Supply-chain verification daemon: decides whether a CI runner may fetch a tool build.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True, soft_wrap=True)
+
+
+def __getattr__(name: str) -> Any:
+    """`console` (stdout) and `err_console` (stderr), made on first use (not for `--help`)."""
+    if name == "console":
+        return consoles()[0]
+    if name == "err_console":
+        return consoles()[1]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def fail(message: str, code: ExitCode = ExitCode.ERROR) -> typer.Exit:
     """Print an error on stderr and return the Exit to raise."""
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    print_error(message)
     return typer.Exit(int(code))

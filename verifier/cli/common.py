@@ -16,7 +16,6 @@ from verifier.config import Config, load_config
 from verifier.durations import parse_duration
 from verifier.errors import ConfigError
 from verifier.store.engine import create_store_engine
-from verifier.store.migrate import upgrade
 
 ConfigOption = Annotated[
     Path,
@@ -42,6 +41,8 @@ def load(config_path: Path) -> Config:
 
 def open_store(config: Config) -> Engine:
     """An engine on the configured store, migrated to the current schema (exit 2 if unreachable)."""
+    from verifier.store.migrate import upgrade  # alembic: only for commands that open the store
+
     engine = create_store_engine(config.store_url)
     try:
         upgrade(engine)

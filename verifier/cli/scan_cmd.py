@@ -15,6 +15,9 @@ from typing import Annotated, cast
 import typer
 from rich.markup import escape
 from rich.table import Table
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from verifier.advisory_feeds import load_weigher
 from verifier.cli.app import ExitCode, app, console, err_console, fail
@@ -35,6 +38,7 @@ from verifier.scan.suggest import suggestions, to_toml
 from verifier.snapshot import build_snapshot
 from verifier.sources.github import GitHub
 from verifier.sources.http import make_client
+from verifier.store.engine import create_store_engine
 
 NOT_CHECKED = 3
 CACHE_FILE = "scan-github-cache.json"
@@ -58,6 +62,29 @@ def _github_checks(config: Config, offline: bool) -> GitHubChecks:
     except ConfigError as exc:
         return GitHubChecks(None, cache, unavailable=str(exc))
     return GitHubChecks(GitHub(client, config.github.api_url, retries=1, max_wait=5.0), cache)
+
+
+def _judging_store(config: Config, offline: bool) -> Engine:
+    """The store whose facts the scan judges against.
+
+    Online: the configured store, migrated and synced with the inventory, as before. Offline:
+    never written: the configured store read as the daemon keeps it (no migration, no sync), or,
+    when there is no store yet, a throw-away one in memory holding only the inventory.
+    """
+    if not offline:
+        engine = open_store(config)
+        sync_tools(engine, config)
+        return engine
+    url = make_url(config.store_url)
+    database = url.database or ""
+    if url.get_backend_name() != "sqlite" or (database != ":memory:" and Path(database).is_file()):
+        return create_store_engine(config.store_url)
+    from verifier.store.migrate import upgrade  # alembic: only for a store that is not there
+
+    engine = create_store_engine("sqlite://")
+    upgrade(engine)
+    sync_tools(engine, config)
+    return engine
 
 
 def exit_code(findings: tuple[Finding, ...], fail_on: Severity) -> int:
@@ -164,11 +191,18 @@ def scan(
         if not path.exists():
             raise fail(f"{path}: no such file or directory")
     config = load(config_path)
-    engine = open_store(config)
-    sync_tools(engine, config)
-    snapshot = build_snapshot(engine, config, load_weigher(engine, config))
+    engine = _judging_store(config, offline)
+    try:
+        snapshot = build_snapshot(engine, config, load_weigher(engine, config))
+        pins = load_pins(engine)
+    except SQLAlchemyError as exc:
+        problem = str(exc).splitlines()[0]
+        raise fail(
+            f"cannot read the store {engine.url!r}: {problem}; with --offline it is read as it "
+            "is: run `toolgate db upgrade`, or scan without --offline"
+        ) from None
     checks = _github_checks(config, offline)
-    assessor = Assessor(config, snapshot, load_pins(engine), checks)
+    assessor = Assessor(config, snapshot, pins, checks)
     result, files = run_scan(paths, assessor.assess)
     if fix and _apply_fixes(result, files):
         result, _ = run_scan(paths, assessor.assess)  # report on the files as they are now

@@ -3,7 +3,8 @@ runners ask the decision API, wait for the daemon's verdicts and alert mails, th
 exposure it reports and write the report files.
 
 toolgate runs on the real clock; the scenario's times are simulated and only set the pace
-(`speed` simulated seconds per real second). Reaction times are measured on the real clock.
+(`speed` simulated seconds per real second; a quiet stretch between two steps lasts at most
+`MAX_PAUSE` real seconds). Reaction times are measured on the real clock.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 
 from verifier.demo.claims import ClaimAudit
@@ -27,6 +29,7 @@ from verifier.tokens import Scope
 OBSERVER = "demo-observer"  # a read token: watching verdicts must not look like fetching
 DETECT_TIMEOUT = 30.0
 ALERT_TIMEOUT = 20.0
+MAX_PAUSE = 1.0  # real seconds between two steps, whatever the simulated gap (days, at most)
 STRAGGLERS = 0.6  # seconds to wait for more alert mails after the expected ones arrived
 # Every report kind is kept in every format, named KIND.SUFFIX
 REPORT_SUFFIXES = {fmt: fmt for fmt in FORMATS} | {"cyclonedx": "cdx.json"}
@@ -143,9 +146,9 @@ def run_demo(
                     result.problems.append(
                         f"{d.tool} {d.version} was not allowed after the first poll"
                     )
-            origin, real_origin = scenario.steps[0].at, time.monotonic()
-            for step in scenario.steps:
-                due = real_origin + (step.at - origin).total_seconds() / speed
+            due = time.monotonic()
+            for step, pause in zip(scenario.steps, pauses(scenario, speed), strict=True):
+                due += pause
                 time.sleep(max(0.0, due - time.monotonic()))
                 entry = replay.play(step)
                 result.entries.append(entry)
@@ -171,6 +174,14 @@ def run_demo(
     result.seconds = time.monotonic() - started
     result.check()
     return result
+
+
+def pauses(scenario: Scenario, speed: float) -> list[float]:
+    """The real seconds between one step and the next (0 before the first): the simulated gap
+    at `speed`, at most `MAX_PAUSE`. A step that runs late eats into the pauses after it."""
+    steps = scenario.steps
+    gaps = [(later.at - earlier.at).total_seconds() for earlier, later in pairwise(steps)]
+    return [0.0, *(min(gap / speed, MAX_PAUSE) for gap in gaps)]
 
 
 def write_reports(stack: Stack, directory: Path) -> None:

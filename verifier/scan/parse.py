@@ -1,6 +1,10 @@
 """YAML with positions: PyYAML's composed node graph, which keeps every node's line, column
 and character offset, and never expands aliases (an alias is the anchored node itself, so a
-"billion laughs" file costs what its text costs; walkers visit each node once)."""
+"billion laughs" file costs what its text costs; walkers visit each node once).
+
+Composed by libyaml (PyYAML's C loader, about ten times the pure-Python one) where it can be:
+a file it rejects, or that starts with a byte-order mark (libyaml's offsets then skip it), is
+read again by the Python loader, so failures are reported in the same words as before."""
 
 from __future__ import annotations
 
@@ -31,10 +35,18 @@ class ParseFailure:
     column: int
 
 
+_FAST_LOADER = getattr(yaml, "CSafeLoader", None)  # None: PyYAML built without libyaml
+
+
 def parse(text: str) -> list[Node] | ParseFailure:
     """The documents of `text` as node graphs, or where and why parsing failed."""
+    if _FAST_LOADER is not None and not text.startswith("\ufeff"):
+        try:
+            return _compose(text, _FAST_LOADER)
+        except yaml.YAMLError:
+            pass  # the Python loader says why, as it always has
     try:
-        return [node for node in yaml.compose_all(text, Loader=yaml.SafeLoader) if node]
+        return _compose(text, yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = " ".join(part for part in (exc.context, exc.problem) if part)
@@ -44,6 +56,10 @@ def parse(text: str) -> list[Node] | ParseFailure:
         return ParseFailure(str(exc).splitlines()[0], 1, 1)
     except RecursionError:
         return ParseFailure("nested too deeply to read", 1, 1)
+
+
+def _compose(text: str, loader: type) -> list[Node]:
+    return [node for node in yaml.compose_all(text, Loader=loader) if node]
 
 
 def pairs(node: MappingNode) -> Iterator[tuple[str, Node]]:

@@ -34,21 +34,21 @@ def scan(
                 why = candidate.skipped or "not read"
                 findings.append(_file_finding("file-skipped", shown, 1, 1, why))
                 continue
-            documents = parse(candidate.text)
-            if isinstance(documents, ParseFailure):
+            found = _read_references(shown, candidate.text)
+            if isinstance(found, ParseFailure):
                 findings.append(
                     _file_finding(
                         "parse-error",
                         shown,
-                        documents.line,
-                        documents.column,
-                        f"not valid YAML: {documents.message}",
+                        found.line,
+                        found.column,
+                        f"not valid YAML: {found.message}",
                     )
                 )
                 continue
             base = root if root.is_dir() else root.parent
             texts[shown] = (base / candidate.relative, candidate.text)
-            for reference in extract(shown, candidate.text, documents):
+            for reference in found:
                 references.append(reference)
                 findings.extend(assess(reference))
     references.sort(key=lambda r: _order(r.location))
@@ -57,6 +57,16 @@ def scan(
         tuple(str(r) for r in roots), tuple(files), tuple(references), tuple(findings)
     )
     return result, texts
+
+
+def _read_references(shown: str, text: str) -> list[Reference] | ParseFailure:
+    documents = parse(text)
+    if isinstance(documents, ParseFailure):
+        return documents
+    try:
+        return extract(shown, text, documents)
+    except RecursionError:  # libyaml composes deeper nesting than the walkers may recurse into
+        return ParseFailure("nested too deeply to read", 1, 1)
 
 
 def _order(location: Location) -> tuple[str, int, int]:

@@ -17,8 +17,7 @@ import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-
-import httpx
+from typing import TYPE_CHECKING
 
 from verifier.verify.digests import Digester, Digests
 from verifier.verify.errors import (
@@ -29,6 +28,9 @@ from verifier.verify.errors import (
     TooLarge,
     Truncated,
 )
+
+if TYPE_CHECKING:  # httpx is imported on the first download: `toolgate verify` never downloads
+    import httpx
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
@@ -70,6 +72,8 @@ def download(
     it is complete; on any failure the temporary file is deleted and a `DownloadError`
     raised. Redirects are followed only to the original host or `allowed_hosts`.
     """
+    import httpx
+
     started = time.monotonic()
     default = PurePosixPath(httpx.URL(url).path).name
     target = dest_dir / _safe_name(default if name is None else name)
@@ -141,6 +145,8 @@ def _fetch(
     started: float,
     sha512: bool,
 ) -> Digests:
+    import httpx
+
     origin = httpx.URL(url)
     current = origin
     timeout = httpx.Timeout(min(limits.timeout, limits.deadline))
