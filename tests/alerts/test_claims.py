@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from tests.alerts.conftest import add_fetches
 from tests.alerts.test_delivery import RUNNERS, record
-from verifier.advisory_feeds import record_stale_feeds
+from verifier.advisory_feeds import record_feed_incidents
 from verifier.alerts.outbox import list_deliveries
 from verifier.cli import app
 from verifier.exposure import find_exposure
@@ -100,11 +100,24 @@ def test_subject_action_and_body_come_from_the_current_decision(engine: Engine, 
 def test_a_stale_feed_is_a_notice_not_a_deny_of_every_version(engine: Engine, setup):
     feed = '\n[[feed]]\nname = "osv"\ntype = "osv"\nurl = "http://127.0.0.1:9/osv"\n'
     config, server, sender = setup(webhook_url=None, route=feed)
-    record_stale_feeds(engine, config, ["osv"])
+    record_feed_incidents(engine, config, ["osv"], {})
     sender.run_once()
     (mail,) = server.received
     subject = str(mail.message["Subject"])
     assert subject.startswith("NOTICE advisory feed osv — "), subject
+    assert "DENY" not in subject and "every version" not in subject
+    assert mail.message["X-Toolgate-Action"] == "notice"
+
+
+def test_a_failing_feed_is_a_notice_naming_the_feed_and_its_error(engine: Engine, setup):
+    feed = '\n[[feed]]\nname = "osv"\ntype = "osv"\nurl = "http://127.0.0.1:9/osv"\n'
+    config, server, sender = setup(webhook_url=None, route=feed)
+    record_feed_incidents(engine, config, [], {"osv": "all.zip: corrupt deflate data"})
+    sender.run_once()
+    (mail,) = server.received
+    subject = str(mail.message["Subject"])
+    assert subject.startswith("NOTICE advisory feed osv — "), subject
+    assert "corrupt deflate data" in subject
     assert "DENY" not in subject and "every version" not in subject
     assert mail.message["X-Toolgate-Action"] == "notice"
 

@@ -22,6 +22,7 @@ from verifier.store.models import AlertRow
 SCHEMA = "toolgate.alert/v1"
 MAX_LISTED = 50  # exposed jobs listed in a mail; the webhook payload carries them all
 _SUMMARY_LIMIT = 160
+_FEED_KINDS = ("feed-stale", "feed-failing")  # incidents about an advisory feed, not a tool
 _SMTP_LINES = compat32.clone(linesep="\r\n")  # smtplib sends bytes as they are: CRLF here
 
 _TEMPLATES = Environment(
@@ -85,7 +86,7 @@ class AlertView:
     @property
     def target(self) -> str:
         """`trivy 0.69.4`, or the digest / commit / whole tool the incident names."""
-        if self.kind == "feed-stale":
+        if self.kind in _FEED_KINDS:
             return "advisory feed " + str(self.detail.get("feed", "?"))
         if self.version:
             return f"{self.tool} {self.version}"
