@@ -120,6 +120,14 @@ def test_cli_sends_the_due_report_and_says_when_there_is_nothing(weekly) -> None
     assert len(server.received) == 2
 
 
+def test_cli_without_a_weekly_schedule_names_the_key_as_written(write_config) -> None:
+    config = write_config()
+    args = ["report", "inventory", "--send-weekly", "--config", str(config.source_path)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert "[reports] weekly is not set" in result.output and "\\" not in result.output
+
+
 @pytest.mark.parametrize(
     ("reports", "message"),
     [

@@ -56,7 +56,7 @@ def report(
         with err_console.status(f"collecting the {kind} report…"):
             body = render(kind, fmt, engine, config, now)
     except (ReportError, SQLAlchemyError) as exc:
-        raise fail(escape(str(exc).splitlines()[0])) from None
+        raise fail(str(exc).splitlines()[0]) from None
     if output is None:
         sys.stdout.buffer.write(body)
         sys.stdout.flush()
@@ -64,7 +64,7 @@ def report(
     try:
         output.write_bytes(body)
     except OSError as exc:
-        raise fail(f"cannot write {escape(str(output))}: {exc.strerror}") from None
+        raise fail(f"cannot write {output}: {exc.strerror}") from None
     err_console.print(
         f"{kind} report ({fmt}, {len(body):,} bytes) written to {escape(str(output))}",
         highlight=False,
@@ -77,7 +77,7 @@ def _send_weekly(kind: str, config: Config, engine: Engine, now: datetime) -> No
     if kind != "inventory":
         raise fail("--send-weekly sends the inventory report: use `toolgate report inventory`")
     if config.reports.schedule is None:
-        raise fail('\\[reports] weekly is not set (e.g. weekly = "mon 07:00")')
+        raise fail('[reports] weekly is not set (e.g. weekly = "mon 07:00")')
     try:
         outcome = send_weekly_report(engine, config, now)
     except SQLAlchemyError as exc:
