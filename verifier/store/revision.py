@@ -11,7 +11,6 @@ import logging
 import threading
 from collections.abc import Callable
 
-import psycopg
 from sqlalchemy import Connection, Engine, select, text, update
 from sqlmodel import Session
 
@@ -73,6 +72,8 @@ class RevisionListener:
         self._stopping.set()
 
     def _run(self) -> None:
+        import psycopg  # only a PostgreSQL daemon listens: other commands skip the driver's import
+
         backoff = 0.5
         while not self._stopping.is_set():
             try:
@@ -90,6 +91,8 @@ class RevisionListener:
                 backoff = min(backoff * 2, self._max_backoff)
 
     def _listen(self) -> None:
+        import psycopg
+
         with psycopg.connect(
             self._conninfo,
             autocommit=True,
