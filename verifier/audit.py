@@ -29,7 +29,6 @@ from operator import attrgetter
 from typing import Any, Protocol
 
 import orjson
-import psycopg
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import Session
@@ -88,6 +87,8 @@ def _copy_to_postgres(connection: Connection, rows: list[AuditRow]) -> None:
     """COPY `rows` into decision_log in the connection's transaction: about 2 us of CPU a row
     where an INSERT through SQLAlchemy costs 12. The driver's error is raised as SQLAlchemy's
     (DBAPIError), as from any other statement."""
+    import psycopg  # only a PostgreSQL store gets here: a SQLite daemon never loads the driver
+
     driver = connection.connection.driver_connection
     assert driver is not None
     cursor = driver.cursor()
