@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from sqlalchemy import Engine
@@ -16,6 +16,9 @@ from verifier.config import Config, load_config
 from verifier.durations import parse_duration
 from verifier.errors import ConfigError
 from verifier.store.engine import create_store_engine
+
+if TYPE_CHECKING:
+    from verifier.snapshot import Snapshot
 
 ConfigOption = Annotated[
     Path,
@@ -49,6 +52,15 @@ def open_store(config: Config) -> Engine:
     except SQLAlchemyError as exc:
         raise fail(f"cannot open the store {engine.url!r}: {str(exc).splitlines()[0]}") from None
     return engine
+
+
+def store_snapshot(engine: Engine, config: Config) -> Snapshot:
+    """The policy snapshot of the store as it is now, advisories weighed in (as the daemon
+    answers), for commands that show or judge decisions."""
+    from verifier.advisory_feeds import load_weigher  # heavy: only commands that decide
+    from verifier.snapshot import build_snapshot
+
+    return build_snapshot(engine, config, load_weigher(engine, config))
 
 
 def duration_option(value: str | None, option: str) -> timedelta | None:

@@ -11,19 +11,17 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from verifier.advisory_feeds import load_weigher
 from verifier.cli.app import ExitCode, console, fail
-from verifier.cli.common import load, open_store
+from verifier.cli.common import load, open_store, store_snapshot
 from verifier.errors import NotFoundError
 from verifier.release_explain import explain_release
-from verifier.snapshot import build_snapshot
 
 
 def explain_release_command(tool: str, version: str, config_path: Path, as_json: bool) -> None:
     """Print the explanation; exit 2 if the release is unknown, 1 if it is denied now."""
     config = load(config_path)
     engine = open_store(config)
-    snapshot = build_snapshot(engine, config, load_weigher(engine, config))
+    snapshot = store_snapshot(engine, config)
     try:
         found = explain_release(engine, snapshot, tool, version)
     except NotFoundError as exc:

@@ -10,9 +10,15 @@ from rich.table import Table
 from sqlmodel import Session
 
 from verifier.cli.app import ExitCode, app, console
-from verifier.cli.common import DEFAULT_CONFIG, ConfigOption, JsonOption, load, open_store
+from verifier.cli.common import (
+    DEFAULT_CONFIG,
+    ConfigOption,
+    JsonOption,
+    load,
+    open_store,
+    store_snapshot,
+)
 from verifier.exposure import exposure_report
-from verifier.snapshot import build_snapshot
 
 
 @app.command()
@@ -32,9 +38,7 @@ def exposure(
     build that was not positively verified (no sha256 named, or one now denied)."""
     config = load(config_path)
     engine = open_store(config)
-    from verifier.advisory_feeds import load_weigher  # heavy: only this command needs it
-
-    snapshot = build_snapshot(engine, config, load_weigher(engine, config))  # advisories too
+    snapshot = store_snapshot(engine, config)
     with Session(engine) as session:
         report = exposure_report(session, snapshot, tool, version, sha256)
     exposed = bool(report["at_risk_count"]) and report["decision"] == "deny"

@@ -20,11 +20,11 @@ from verifier.cli.common import (
     duration_option,
     load,
     open_store,
+    store_snapshot,
 )
 from verifier.errors import NotFoundError
 from verifier.inventory import add_override, list_overrides, revoke_override, sync_tools
 from verifier.inventory_view import tool_view
-from verifier.snapshot import build_snapshot
 from verifier.storable import MAX_ID
 
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -45,9 +45,7 @@ def tools(config_path: ConfigOption = DEFAULT_CONFIG, as_json: JsonOption = Fals
     config = load(config_path)
     engine = open_store(config)
     sync_tools(engine, config)
-    from verifier.advisory_feeds import load_weigher  # heavy: only this command needs it
-
-    snapshot = build_snapshot(engine, config, load_weigher(engine, config))  # advisories too
+    snapshot = store_snapshot(engine, config)
     rows = [tool_view(snapshot, name, detail=True) for name in sorted(snapshot.tools)]
     if as_json:
         print(json.dumps({"tools": rows, "policy_revision": snapshot.revision}, indent=2))

@@ -19,9 +19,8 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from verifier.advisory_feeds import load_weigher
 from verifier.cli.app import ExitCode, app, console, err_console, fail
-from verifier.cli.common import DEFAULT_CONFIG, ConfigOption, load, open_store
+from verifier.cli.common import DEFAULT_CONFIG, ConfigOption, load, open_store, store_snapshot
 from verifier.config import Config
 from verifier.errors import ConfigError
 from verifier.inventory import sync_tools
@@ -35,7 +34,6 @@ from verifier.scan.rules import SEVERITIES, at_least
 from verifier.scan.sarif import to_sarif
 from verifier.scan.scan import scan as run_scan
 from verifier.scan.suggest import suggestions, to_toml
-from verifier.snapshot import build_snapshot
 from verifier.sources.github import GitHub
 from verifier.sources.http import make_client
 from verifier.store.engine import create_store_engine
@@ -193,7 +191,7 @@ def scan(
     config = load(config_path)
     engine = _judging_store(config, offline)
     try:
-        snapshot = build_snapshot(engine, config, load_weigher(engine, config))
+        snapshot = store_snapshot(engine, config)
         pins = load_pins(engine)
     except SQLAlchemyError as exc:
         problem = str(exc).splitlines()[0]
