@@ -27,10 +27,11 @@ class _KeepPeer:
 
 
 def trust_proxies(app: FastAPI, trusted: list[str]) -> None:
-    """Let the addresses or networks in `trusted` (none by default) name the client."""
+    """Let the addresses or networks in `trusted` (none by default) name the client. Without
+    any, the peer is the client: neither layer is added (nothing more on the decision path)."""
     if trusted:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=trusted)
-    app.add_middleware(_KeepPeer)  # added last: runs first
+        app.add_middleware(_KeepPeer)  # added last: runs first
 
 
 def describe_client(request: Request) -> str:
