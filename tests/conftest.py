@@ -31,6 +31,15 @@ from verifier.tokens import Scope, create_token
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+def wait_until(condition: Callable[[], object], what: str, timeout: float = 60.0) -> None:
+    """Poll `condition` until it holds; fail naming `what` after a generous `timeout` (a deadline
+    for a loaded machine, never a measured duration)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {timeout:.0f} s: {what}"
+        time.sleep(0.05)
+
+
 def run_python(script: str) -> None:
     """Run `script` in a fresh interpreter (so it sees what a new process imports); fail with
     its stderr unless it exits 0."""

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import Session
 
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, wait_until
 from verifier.store.models import AssetRow, ReleaseRow
 from verifier.store.revision import bump_revision
 from verifier.tokens import Scope
@@ -38,12 +37,7 @@ def add_release(
 
 
 def wait_for(predicate, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
+    wait_until(predicate, "condition", timeout)
 
 
 @pytest.fixture(params=[True, False], ids=["fast-route", "fastapi-route"])

@@ -6,7 +6,6 @@ import itertools
 import subprocess
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,14 +16,6 @@ from sqlalchemy.engine import make_url
 from verifier.config import Config, load_config
 
 DEFAULT_AUDIT = '[audit]\nflush_interval = "1s"\n'
-
-
-def wait_until(condition: Callable[[], object], what: str, timeout: float = 60.0) -> None:
-    """Poll `condition` until it holds; fail naming `what` after a generous `timeout`."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"not within {timeout:.0f} s: {what}"
-        time.sleep(0.05)
 
 
 def rewrite(config: Config, old: str, new: str) -> Config:

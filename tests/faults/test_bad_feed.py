@@ -16,8 +16,8 @@ import pytest
 from sqlmodel import Session
 
 from advisories import feed_states
-from tests.conftest import LiveServer
-from tests.faults.conftest import rewrite, wait_until
+from tests.conftest import LiveServer, wait_until
+from tests.faults.conftest import rewrite
 from tests.faults.documents import good_record, nested_yaml
 from verifier.config import Config
 from verifier.demo.feeds import FeedServer

@@ -15,7 +15,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tests.faults.conftest import Load, set_read_only, wait_until, with_audit
+from tests.conftest import wait_until
+from tests.faults.conftest import Load, set_read_only, with_audit
 from verifier.config import Config
 from verifier.demo.daemon import Daemon
 from verifier.store.engine import create_store_engine

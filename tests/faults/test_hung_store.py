@@ -14,8 +14,8 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from tests.conftest import LiveServer
-from tests.faults.conftest import Load, wait_until, with_audit
+from tests.conftest import LiveServer, wait_until
+from tests.faults.conftest import Load, with_audit
 from verifier.config import Config
 from verifier.demo.tcp_proxy import PausableProxy
 from verifier.store.engine import create_store_engine

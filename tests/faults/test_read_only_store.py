@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 import httpx
 
-from tests.conftest import LiveServer
-from tests.faults.conftest import Load, set_read_only, wait_until, with_audit
+from tests.conftest import LiveServer, wait_until
+from tests.faults.conftest import Load, set_read_only, with_audit
 from verifier.config import Config
 from verifier.store.engine import create_store_engine
 from verifier.store.migrate import upgrade

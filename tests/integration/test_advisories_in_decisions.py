@@ -6,7 +6,6 @@ import io
 import json
 import shutil
 import threading
-import time
 import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,7 +17,7 @@ import pytest
 from sqlmodel import Session
 from typer.testing import CliRunner
 
-from tests.conftest import FIXTURES, LiveServer
+from tests.conftest import FIXTURES, LiveServer, wait_until
 from tests.web.conftest import login
 from verifier.cli import app
 from verifier.incidents import list_incidents
@@ -104,10 +103,7 @@ def codes(answer: dict) -> list[str]:
 
 
 def wait_for(predicate, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.1)
+    wait_until(predicate, "condition", timeout)
 
 
 def test_an_osv_feed_makes_the_api_deny_an_affected_version(live_server, feed_server: FeedServer):

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from advisories import feed_states
 from tests.advisories.loopback import Request, Response, serve
 from tests.alerts.conftest import MailHandler
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_until
 from tests.replicas.conftest import Pair, Replica
 from verifier.demo.upstream import FakeGitHub
 from verifier.store.engine import create_store_engine
@@ -34,10 +34,7 @@ DIGEST = "ab" * 32
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
     """Poll `condition` every 10 ms until it holds; fails after `timeout` (a generous deadline,
     never a measured duration)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"{what}: not within {timeout}s"
-        time.sleep(0.01)
+    wait_until(condition, what, timeout)
 
 
 def decision(replica: Replica, token: str, version: str) -> dict[str, object]:

@@ -8,7 +8,6 @@ version and imports the March 2026 OSV records (an `advisory` incident).
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, wait_until
 from tests.watcher.conftest import (  # noqa: F401 - fixtures used through `rig`
     ACTION_REPO,
     FORK_COMMIT,
@@ -66,10 +65,7 @@ def cli(config: Path, *args: str) -> None:
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.05)
+    wait_until(predicate, "condition", timeout)
 
 
 @pytest.fixture
